@@ -1,0 +1,76 @@
+// `execmap verify`: run the program for real under ptrace, stopped at its first instruction,
+// and diff the kernel's layout against the prediction.
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/compare.h"
+#include "cli/exit_codes.h"
+#include "cli/render.h"
+
+namespace execmap::cli {
+
+CLI::App* setup_verify(CLI::App& app, VerifyOptions& o) {
+  CLI::App* sub = app.add_subcommand(
+      "verify", "Run the program under ptrace with ASLR off, stop at its first instruction, "
+                "and compare the kernel's layout and stack with the prediction");
+  sub->add_option("--save-capture", o.save_capture,
+                  "Also write the kernel's answer as a capture file (JSON) for golden tests");
+  sub->add_option("--timeout-ms", o.timeout_ms, "Wall-clock bound on the traced child")
+      ->capture_default_str();
+  add_exec_options(sub, o.exec, {"text", "json"}, "text");
+  return sub;
+}
+
+int run_verify(const VerifyOptions& o) {
+  sim::ExecRequest req;
+  std::string err;
+  if (!build_request(o.exec, &req, &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    return kExitUsage;
+  }
+  if (req.randomize) {
+    std::cerr << "execmap: error: verify compares one exact layout; use it with --aslr off\n";
+    return kExitUsage;
+  }
+  loader::HostFileSystem fs;
+  sim::ExecResult r = sim::simulate_exec(req, fs);
+  if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);
+
+  std::string why;
+  if (!live::ptrace_available(&why)) {
+    std::cerr << "execmap: error: verify needs ptrace: " << why << "\n";
+    return kExitFailure;
+  }
+  live::CaptureRequest creq;
+  creq.path = req.filename;
+  creq.argv = req.argv;
+  creq.envp = req.envp;
+  creq.disable_aslr = true;
+  creq.stack_limit = req.profile.host.stack_rlimit;
+  creq.timeout_ms = o.timeout_ms;
+  auto cap = live::capture_at_exec(creq, &why);
+  if (!cap) {
+    std::cerr << "execmap: error: capture failed: " << why << "\n";
+    return kExitFailure;
+  }
+  if (!o.save_capture.empty()) {
+    std::ofstream f(o.save_capture);
+    f << dump_json(capture_to_json(req, *cap)) << "\n";
+    if (!f) {
+      std::cerr << "execmap: error: cannot write " << o.save_capture << "\n";
+      return kExitFailure;
+    }
+  }
+  Comparison cmp = compare(r, *cap);
+  if (o.exec.format == "json") {
+    nlohmann::json j = comparison_json(cmp);
+    j["predicted"] = r.ok() ? layout_json(r) : error_json(r.error);
+    std::cout << dump_json(j) << "\n";
+  } else {
+    std::cout << render_comparison(cmp, r, *cap);
+  }
+  return cmp.exact ? kExitOk : kExitMismatch;
+}
+
+}  // namespace execmap::cli

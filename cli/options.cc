@@ -1,0 +1,187 @@
+// Command-line to ExecRequest: the environment as a shell would pass it, argv, the profile.
+#include "cli/options.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "live/host_probe.h"
+
+extern char** environ;
+
+namespace execmap::cli {
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::string>& formats,
+                      const std::string& default_format) {
+  o.format = default_format;
+  sub->add_flag("-i,--ignore-environment", o.ignore_environment,
+                "Start from an empty environment instead of execmap's own");
+  sub->add_option("--env", o.env, "Add or replace KEY=VALUE in the environment (repeatable)")
+      ->type_name("KEY=VALUE");
+  sub->add_option("--env-file", o.env_file, "Read KEY=VALUE lines, in order, from FILE");
+  sub->add_option("--argv0", o.argv0, "argv[0] to pass (default: PATH as given)");
+  sub->add_option("--stack-limit", o.stack_limit,
+                  "RLIMIT_STACK soft limit in bytes (K/M/G suffixes, or 'unlimited')");
+  sub->add_option("--format", o.format, "Output format")
+      ->check(CLI::IsMember(formats))
+      ->capture_default_str();
+  sub->add_option("--profile", o.profile,
+                  "Kernel profile: 'host' reads this machine, 'default' is the documented "
+                  "Linux 6.18 x86_64 profile")
+      ->check(CLI::IsMember({"host", "default"}))
+      ->capture_default_str();
+  sub->add_option("--host-value", o.host_values,
+                  "Override one host value, e.g. hwcap=0x178bfbff, platform=x86_64, uid=1000 "
+                  "(repeatable)")
+      ->type_name("KEY=VALUE");
+  sub->add_option("--aslr", o.aslr, "Address space randomisation: off (setarch -R) or on")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed for --aslr on and for the AT_RANDOM bytes");
+  sub->add_option("command", o.command, "PATH [ARG...]: the program and its arguments")
+      ->required();
+  // Everything from PATH on belongs to the program, including words that start with '-'.
+  sub->prefix_command();
+}
+
+namespace {
+
+bool parse_size(const std::string& s, uint64_t* out) {
+  if (s == "unlimited" || s == "infinity") {
+    *out = sim::kRlimInfinity;
+    return true;
+  }
+  if (s.empty()) return false;
+  size_t pos = 0;
+  unsigned long long v;
+  try {
+    v = std::stoull(s, &pos, 0);
+  } catch (...) {
+    return false;
+  }
+  std::string suf = s.substr(pos);
+  uint64_t mul = 1;
+  if (suf == "K" || suf == "k" || suf == "KiB") mul = 1ull << 10;
+  else if (suf == "M" || suf == "m" || suf == "MiB") mul = 1ull << 20;
+  else if (suf == "G" || suf == "g" || suf == "GiB") mul = 1ull << 30;
+  else if (!suf.empty()) return false;
+  if (v > ~uint64_t(0) / mul) return false;
+  *out = v * mul;
+  return true;
+}
+
+void set_env(std::vector<std::string>& envp, const std::string& kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  for (auto& e : envp)
+    if (e.compare(0, key.size() + 1, key + "=") == 0) {
+      e = kv;
+      return;
+    }
+  envp.push_back(kv);
+}
+
+bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string* err) {
+  size_t eq = kv.find('=');
+  if (eq == std::string::npos) {
+    *err = "--host-value expects KEY=VALUE, got '" + kv + "'";
+    return false;
+  }
+  std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+  sim::HostValues& h = p.host;
+  if (k == "platform") {
+    h.platform = v;
+    return true;
+  }
+  uint64_t n;
+  if (!parse_size(v, &n)) {
+    *err = "--host-value " + k + ": '" + v + "' is not a number";
+    return false;
+  }
+  if (k == "hwcap") h.hwcap = n;
+  else if (k == "hwcap2") h.hwcap2 = n;
+  else if (k == "minsigstksz") h.minsigstksz = n;
+  else if (k == "clktck") h.clktck = n;
+  else if (k == "rseq_feature_size") h.rseq_feature_size = n;
+  else if (k == "rseq_align") h.rseq_align = n;
+  else if (k == "uid") h.uid = n;
+  else if (k == "euid") h.euid = n;
+  else if (k == "gid") h.gid = n;
+  else if (k == "egid") h.egid = n;
+  else if (k == "secure") h.secure = n;
+  else if (k == "stack_rlimit") h.stack_rlimit = n;
+  else if (k == "mmap_min_addr") p.mmap_min_addr = n;
+  else {
+    *err = "--host-value: unknown key '" + k +
+           "' (hwcap, hwcap2, minsigstksz, clktck, platform, rseq_feature_size, rseq_align, "
+           "uid, euid, gid, egid, secure, stack_rlimit, mmap_min_addr)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err) {
+  if (o.command.empty()) {
+    *err = "PATH is required";
+    return false;
+  }
+  req->filename = o.command[0];
+  req->argv = o.command;
+  if (o.argv0) req->argv[0] = *o.argv0;
+
+  std::vector<std::string> envp;
+  if (!o.ignore_environment)
+    for (char** e = environ; e && *e; ++e) envp.emplace_back(*e);
+  if (!o.env_file.empty()) {
+    std::ifstream f(o.env_file);
+    if (!f) {
+      *err = "cannot read --env-file " + o.env_file;
+      return false;
+    }
+    std::string line;
+    while (std::getline(f, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      if (line.find('=') == std::string::npos) {
+        *err = "--env-file " + o.env_file + ": line without '=': " + line;
+        return false;
+      }
+      set_env(envp, line);
+    }
+  }
+  for (const auto& kv : o.env) {
+    if (kv.find('=') == std::string::npos) {
+      *err = "--env expects KEY=VALUE, got '" + kv + "'";
+      return false;
+    }
+    set_env(envp, kv);
+  }
+  req->envp = envp;
+
+  req->profile = sim::default_profile();
+  if (o.profile == "host") {
+    std::string note;
+    live::probe_host(&req->profile, &note);
+  }
+  if (!o.stack_limit.empty()) {
+    uint64_t n;
+    if (!parse_size(o.stack_limit, &n)) {
+      *err = "--stack-limit: '" + o.stack_limit + "' is not a size";
+      return false;
+    }
+    req->profile.host.stack_rlimit = n;
+  }
+  for (const auto& kv : o.host_values)
+    if (!apply_host_value(req->profile, kv, err)) return false;
+  req->randomize = o.aslr == "on";
+  req->seed = o.seed;
+  return true;
+}
+
+}  // namespace execmap::cli

@@ -1,0 +1,272 @@
+// Layout views: byte-identical /proc/PID/maps, the annotated table, and JSON.
+#include <cstdio>
+
+#include "cli/options.h"
+#include "cli/render.h"
+#include "loader/elf_defs.h"
+
+namespace execmap::cli {
+
+std::string perms_of(const sim::Vma& v) {
+  std::string p = "----";
+  if (v.prot & sim::PROT_R) p[0] = 'r';
+  if (v.prot & sim::PROT_W) p[1] = 'w';
+  if (v.prot & sim::PROT_X) p[2] = 'x';
+  p[3] = v.shared ? 's' : 'p';
+  return p;
+}
+
+std::string human_size(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  uint64_t whole = b;
+  while (whole >= 1024 && u < 5 && whole % 1024 == 0) {
+    whole /= 1024;
+    ++u;
+  }
+  char buf[48];
+  if (whole < 1024 || u == 5) {
+    std::snprintf(buf, sizeof buf, "%llu %s", (unsigned long long)whole, units[u]);
+  } else {
+    double d = double(b);
+    u = 0;
+    while (d >= 1024 && u < 5) {
+      d /= 1024;
+      ++u;
+    }
+    std::snprintf(buf, sizeof buf, "%.1f %s", d, units[u]);
+  }
+  return buf;
+}
+
+std::string maps_line(uint64_t start, uint64_t end, const std::string& perms, uint64_t offset,
+                      uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+                      const std::string& name) {
+  // show_vma_header_prefix(): the line is padded to 25 + 6 * sizeof(void *) - 1 columns
+  // before a name (seq_setwidth / seq_pad), and ends in one space without one.
+  char buf[160];
+  int n = std::snprintf(buf, sizeof buf, "%08llx-%08llx %s %08llx %02x:%02x %llu ",
+                        (unsigned long long)start, (unsigned long long)end, perms.c_str(),
+                        (unsigned long long)offset, dev_major, dev_minor,
+                        (unsigned long long)inode);
+  std::string line(buf, n > 0 ? size_t(n) : 0);
+  if (!name.empty()) {
+    if (line.size() < 72) line.append(72 - line.size(), ' ');
+    line += ' ';
+    line += name;
+  }
+  return line;
+}
+
+std::string render_maps(const sim::ExecResult& r) {
+  std::string out;
+  for (const auto& [start, v] : r.mm_vmas.vmas()) {
+    uint32_t maj = 0, min = 0;
+    uint64_t ino = 0, off = 0;
+    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
+      const auto& id = r.files[v.file];
+      maj = id.dev_major;
+      min = id.dev_minor;
+      ino = id.inode;
+      off = v.pgoff;
+    }
+    out += maps_line(v.start, v.end, perms_of(v), off, maj, min, ino, sim::vma_name(r, v));
+    out += '\n';
+  }
+  if (r.profile.vsyscall)
+    out += maps_line(r.profile.vsyscall_start, r.profile.vsyscall_end, "--xp", 0, 0, 0, 0,
+                     "[vsyscall]") + "\n";
+  return out;
+}
+
+namespace {
+
+// Which object a VMA belongs to and what part of it: text, rodata, data, bss...
+struct Role {
+  int object = -1;
+  std::string role;
+};
+
+Role role_of(const sim::ExecResult& r, const sim::Vma& v) {
+  std::string name = sim::vma_name(r, v);
+  if (v.kind == sim::Vma::Kind::Special) return {-1, name.substr(1, name.size() - 2)};
+  if (name == "[stack]") return {-1, "stack"};
+  if (name == "[heap]") return {-1, "heap"};
+  for (size_t i = 0; i < r.objects.size(); ++i) {
+    const auto& o = r.objects[i];
+    std::string prefix = o.role == "interp" ? "interp " : "";
+    if (v.kind == sim::Vma::Kind::File && v.file == o.file) {
+      if (v.prot & sim::PROT_X) return {int(i), prefix + "text"};
+      if (v.prot & sim::PROT_W) return {int(i), prefix + "data"};
+      if (v.prot & sim::PROT_R) return {int(i), prefix + "rodata"};
+      return {int(i), prefix + "reserved"};
+    }
+    if (v.kind == sim::Vma::Kind::Anon) {
+      for (const auto& ph : o.phdrs) {
+        if (ph.p_type != elf::PT_LOAD || ph.p_memsz <= ph.p_filesz) continue;
+        uint64_t lo = ph.p_vaddr + o.bias + ph.p_filesz, hi = ph.p_vaddr + o.bias + ph.p_memsz;
+        if (v.start < hi + 4095 && v.end > lo) return {int(i), prefix + "bss"};
+      }
+    }
+  }
+  return {-1, "anon"};
+}
+
+}  // namespace
+
+std::string render_table(const sim::ExecResult& r,
+                         const std::vector<std::vector<loader::Section>>& sections) {
+  std::string out;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-14s %-14s %10s %-4s %-12s %s\n", "START", "END", "SIZE",
+                "PERM", "ROLE", "CONTENTS");
+  out += buf;
+  auto row = [&](uint64_t s, uint64_t e, const std::string& perms, const std::string& role,
+                 const std::string& what) {
+    std::snprintf(buf, sizeof buf, "%014llx %014llx %10s %-4s %-12s ", (unsigned long long)s,
+                  (unsigned long long)e, human_size(e - s).c_str(), perms.substr(0, 3).c_str(),
+                  role.c_str());
+    out += buf;
+    out += what;
+    out += '\n';
+  };
+  for (const auto& [start, v] : r.mm_vmas.vmas()) {
+    Role role = role_of(r, v);
+    std::string what = sim::vma_name(r, v);
+    if (role.object >= 0 && size_t(role.object) < sections.size()) {
+      const auto& o = r.objects[role.object];
+      std::string secs;
+      for (const auto& s : sections[role.object]) {
+        if (!s.size) continue;
+        uint64_t a = s.addr + o.bias;
+        if (a < v.end && a + s.size > v.start) secs += (secs.empty() ? "" : " ") + s.name;
+      }
+      if (v.kind == sim::Vma::Kind::File) {
+        size_t slash = what.rfind('/');
+        what = what.substr(slash == std::string::npos ? 0 : slash + 1);
+      } else {
+        what = "";
+      }
+      if (!secs.empty()) what += (what.empty() ? "" : ": ") + secs;
+    }
+    row(v.start, v.end, perms_of(v), role.role, what);
+  }
+  if (r.profile.vsyscall) row(r.profile.vsyscall_start, r.profile.vsyscall_end, "--xp", "vsyscall", "[vsyscall]");
+  out += "\n";
+  std::snprintf(buf, sizeof buf, "entry %s  load_bias %s  interp_base %s  mmap_base %s\n",
+                hex(r.entry).c_str(), hex(r.load_bias).c_str(),
+                r.interp_base ? hex(*r.interp_base).c_str() : "-", hex(r.mm.mmap_base).c_str());
+  out += buf;
+  std::snprintf(buf, sizeof buf, "start_brk %s  brk %s  rip %s  sp %s  stack %s\n",
+                hex(r.mm.start_brk).c_str(), hex(r.mm.brk).c_str(), hex(r.rip).c_str(),
+                hex(r.stack.sp).c_str(), r.exec_stack ? "executable" : "non-executable");
+  out += buf;
+  out += "profile " + r.profile.name + " (" + r.profile.host.source + " values, stack rlimit " +
+         (r.profile.host.stack_rlimit == sim::kRlimInfinity ? std::string("unlimited")
+                                                            : human_size(r.profile.host.stack_rlimit)) +
+         ")\n";
+  return out;
+}
+
+nlohmann::json mm_json(const sim::MmFields& mm) {
+  return {{"start_code", hex(mm.start_code)}, {"end_code", hex(mm.end_code)},
+          {"start_data", hex(mm.start_data)}, {"end_data", hex(mm.end_data)},
+          {"start_brk", hex(mm.start_brk)},   {"brk", hex(mm.brk)},
+          {"start_stack", hex(mm.start_stack)}, {"arg_start", hex(mm.arg_start)},
+          {"arg_end", hex(mm.arg_end)},       {"env_start", hex(mm.env_start)},
+          {"env_end", hex(mm.env_end)},       {"mmap_base", hex(mm.mmap_base)}};
+}
+
+nlohmann::json profile_json(const sim::KernelProfile& p) {
+  nlohmann::json vdso = nlohmann::json::array();
+  for (const auto& s : p.host.vdso_block) vdso.push_back({{"name", s.name}, {"size", hex(s.size)}});
+  nlohmann::json order = nlohmann::json::array();
+  for (uint64_t t : p.auxv_order) order.push_back(elf::at_name(t));
+  const auto& h = p.host;
+  return {{"name", p.name},
+          {"source", h.source},
+          {"page_size", p.page_size},
+          {"task_size", hex(p.task_size)},
+          {"stack_top", hex(p.stack_top)},
+          {"elf_et_dyn_base", hex(p.elf_et_dyn_base)},
+          {"stack_guard_gap", hex(p.stack_guard_gap)},
+          {"mmap_min_addr", hex(p.mmap_min_addr)},
+          {"stack_rlimit", h.stack_rlimit == sim::kRlimInfinity ? nlohmann::json("unlimited")
+                                                                : nlohmann::json(h.stack_rlimit)},
+          {"hwcap", hex(h.hwcap)},
+          {"hwcap2", hex(h.hwcap2)},
+          {"minsigstksz", h.minsigstksz},
+          {"clktck", h.clktck},
+          {"platform", h.platform},
+          {"rseq_feature_size", h.rseq_feature_size},
+          {"rseq_align", h.rseq_align},
+          {"uid", h.uid},
+          {"euid", h.euid},
+          {"gid", h.gid},
+          {"egid", h.egid},
+          {"secure", h.secure},
+          {"vdso_block", vdso},
+          {"vsyscall", p.vsyscall},
+          {"auxv_order", order}};
+}
+
+nlohmann::json layout_json(const sim::ExecResult& r) {
+  nlohmann::json maps = nlohmann::json::array();
+  for (const auto& [start, v] : r.mm_vmas.vmas()) {
+    char dev[16] = "00:00";
+    uint64_t ino = 0, off = 0;
+    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
+      std::snprintf(dev, sizeof dev, "%02x:%02x", r.files[v.file].dev_major, r.files[v.file].dev_minor);
+      ino = r.files[v.file].inode;
+      off = v.pgoff;
+    }
+    maps.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
+                    {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
+                    {"path", sim::vma_name(r, v)}});
+  }
+  if (r.profile.vsyscall)
+    maps.push_back({{"start", hex(r.profile.vsyscall_start)}, {"end", hex(r.profile.vsyscall_end)},
+                    {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
+                    {"path", "[vsyscall]"}});
+  nlohmann::json j;
+  j["mappings"] = maps;
+  j["mm"] = mm_json(r.mm);
+  j["entry"] = hex(r.entry);
+  j["load_bias"] = hex(r.load_bias);
+  j["interp_base"] = r.interp_base ? nlohmann::json(hex(*r.interp_base)) : nlohmann::json(nullptr);
+  j["rip"] = hex(r.rip);
+  j["sp"] = hex(r.stack.sp);
+  j["exec_stack"] = r.exec_stack;
+  j["profile"] = profile_json(r.profile);
+  return j;
+}
+
+nlohmann::json error_json(const sim::ExecError& e) {
+  nlohmann::json err;
+  if (e.kind == sim::ExecError::Kind::Signal) {
+    err = {{"signal", e.name}, {"message", e.message}, {"check", e.check}};
+  } else if (e.kind == sim::ExecError::Kind::Script) {
+    err = {{"script", e.script_interpreter}, {"message", e.message}, {"check", e.check}};
+  } else if (e.kind == sim::ExecError::Kind::Io) {
+    err = {{"io", true}, {"message", e.message}};
+  } else {
+    err = {{"errno", e.err}, {"name", e.name}, {"message", e.message}, {"check", e.check}};
+  }
+  return {{"error", err}};
+}
+
+std::string error_line(const sim::ExecError& e) {
+  switch (e.kind) {
+    case sim::ExecError::Kind::Signal:
+      return "execve would kill the process: " + e.name + ": " + e.message + " (" + e.check + ")";
+    case sim::ExecError::Kind::Script:
+      return "a #! script: the kernel would run its interpreter " + e.script_interpreter +
+             "; run execmap on the interpreter to see that layout";
+    case sim::ExecError::Kind::Io:
+      return e.message;
+    default:
+      return "execve would fail: " + e.name + ": " + e.message + " (" + e.check + ")";
+  }
+}
+
+}  // namespace execmap::cli

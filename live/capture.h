@@ -1,0 +1,50 @@
+// Live ground truth: run a program under ptrace and read its address space at the exec trap.
+// This is the only module that touches ptrace and /proc/PID; sim/ never includes it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace execmap::live {
+
+struct CaptureRequest {
+  std::string path;               // passed to execve() exactly as given
+  std::vector<std::string> argv;  // exact argv (argv[0] included; may be empty)
+  std::vector<std::string> envp;  // exact envp
+  bool disable_aslr = true;       // personality(ADDR_NO_RANDOMIZE) in the child
+  std::optional<uint64_t> stack_limit;  // RLIMIT_STACK soft limit for the child; nullopt = inherit
+  unsigned timeout_ms = 10000;    // wall-clock bound on waiting for the child
+};
+
+// /proc/PID/stat fields 26-28 and 45-51 (proc(5)).
+struct StatMm {
+  uint64_t start_code = 0, end_code = 0, start_stack = 0;
+  uint64_t start_data = 0, end_data = 0, start_brk = 0;
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+};
+
+struct Capture {
+  enum class Outcome { Stopped, ExecFailed, Killed };
+  Outcome outcome = Outcome::Stopped;
+  int exec_errno = 0;  // Outcome::ExecFailed: the errno execve() returned in the child
+  int signal = 0;      // Outcome::Killed: the signal that killed the child
+  std::string maps;    // /proc/PID/maps, byte for byte
+  uint64_t rip = 0, rsp = 0;
+  uint64_t stack_end = 0;             // end of the VMA that holds rsp
+  std::vector<uint8_t> stack_image;   // bytes [rsp, stack_end)
+  StatMm mm;
+  std::vector<std::pair<uint64_t, uint64_t>> auxv;  // /proc/PID/auxv, AT_NULL excluded
+};
+
+// Fork, apply the request in the child, PTRACE_TRACEME, execve, and stop at the exec trap.
+// The child is always killed and reaped before returning. Returns nullopt and sets *error when
+// the capture itself fails (fork/ptrace unavailable, timeout, unreadable /proc).
+std::optional<Capture> capture_at_exec(const CaptureRequest& req, std::string* error);
+
+// True when this process may ptrace a child (checked by a real trial, cached).
+bool ptrace_available(std::string* why);
+
+}  // namespace execmap::live

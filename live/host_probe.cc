@@ -1,0 +1,120 @@
+// Host values for the kernel profile, read from /proc/self/auxv, /proc/self/maps and
+// getrlimit(): the machine-specific inputs of create_elf_tables() and map_vdso().
+#include "live/host_probe.h"
+
+#include <sys/auxv.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace execmap::live {
+namespace {
+
+bool read_file(const char* path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+}  // namespace
+
+bool probe_host(sim::KernelProfile* profile, std::string* note) {
+  sim::HostValues& h = profile->host;
+  bool ok = true;
+  h.source = "host";
+
+  // The auxv order and values of this process are what the kernel gives every 64-bit task.
+  std::string auxv;
+  if (read_file("/proc/self/auxv", &auxv) && auxv.size() >= 16) {
+    std::vector<uint64_t> order;
+    for (size_t i = 0; i + 16 <= auxv.size(); i += 16) {
+      uint64_t type, value;
+      std::memcpy(&type, auxv.data() + i, 8);
+      std::memcpy(&value, auxv.data() + i + 8, 8);
+      if (type == 0) break;
+      order.push_back(type);
+      switch (type) {
+        case 16: h.hwcap = value; break;
+        case 26: h.hwcap2 = value; break;
+        case 51: h.minsigstksz = value; break;
+        case 17: h.clktck = value; break;
+        case 27: h.rseq_feature_size = value; break;
+        case 28: h.rseq_align = value; break;
+        case 11: h.uid = value; break;
+        case 12: h.euid = value; break;
+        case 13: h.gid = value; break;
+        case 14: h.egid = value; break;
+        case 23: h.secure = value; break;
+        case 15: {
+          const char* plat = reinterpret_cast<const char*>(getauxval(AT_PLATFORM));
+          if (plat) h.platform = plat;
+          break;
+        }
+        default: break;
+      }
+    }
+    // AT_EXECFD only appears for binfmt_misc; it is not part of a normal exec.
+    std::vector<uint64_t> filtered;
+    for (uint64_t t : order)
+      if (t != 2) filtered.push_back(t);
+    profile->auxv_order = filtered;
+  } else {
+    ok = false;
+    *note += "cannot read /proc/self/auxv; ";
+  }
+
+  // The vdso block: [vvar], [vvar_vclock], [vdso] as this kernel maps them.
+  std::string maps;
+  if (read_file("/proc/self/maps", &maps)) {
+    std::vector<sim::SpecialMapping> block;
+    uint64_t block_start = 0, vdso_start = 0, prev_end = 0;
+    bool saw_vsyscall = false;
+    std::istringstream in(maps);
+    std::string line;
+    while (std::getline(in, line)) {
+      unsigned long long s, e;
+      char perms[5] = {};
+      if (std::sscanf(line.c_str(), "%llx-%llx %4s", &s, &e, perms) != 3) continue;
+      size_t lb = line.rfind('[');
+      if (lb == std::string::npos) continue;
+      std::string name = line.substr(lb);
+      if (name == "[vsyscall]") saw_vsyscall = true;
+      if (name != "[vvar]" && name != "[vvar_vclock]" && name != "[vdso]") continue;
+      if (!block.empty() && s != prev_end) {
+        ok = false;
+        *note += "vdso block is not contiguous; ";
+      }
+      if (block.empty()) block_start = s;
+      if (name == "[vdso]") vdso_start = s;
+      uint32_t prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
+                      (perms[2] == 'x' ? 4 : 0);
+      block.push_back({name, e - s, prot});
+      prev_end = e;
+    }
+    if (!block.empty() && vdso_start) {
+      h.vdso_block = block;
+      h.vdso_text_offset = vdso_start - block_start;
+    }
+    profile->vsyscall = saw_vsyscall;
+  } else {
+    ok = false;
+    *note += "cannot read /proc/self/maps; ";
+  }
+
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_STACK, &rl) == 0)
+    h.stack_rlimit = rl.rlim_cur == RLIM_INFINITY ? sim::kRlimInfinity : rl.rlim_cur;
+
+  std::string v;
+  if (read_file("/proc/sys/vm/mmap_min_addr", &v)) profile->mmap_min_addr = std::stoull(v);
+  return ok;
+}
+
+}  // namespace execmap::live

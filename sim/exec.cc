@@ -1,0 +1,945 @@
+// The simulated execve() for x86_64 ELF on Linux 6.18: fs/exec.c, fs/binfmt_elf.c,
+// mm/vma_exec.c, arch/x86/mm/mmap.c and arch/x86/entry/vdso/vma.c, as a list of passes.
+#include "sim/exec.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "loader/checked.h"
+#include "loader/elf_defs.h"
+#include "sim/stack_builder.h"
+
+namespace execmap::sim {
+namespace {
+
+using elf::Phdr;
+
+constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
+
+// mmap flags the passes use (include/uapi/asm-generic/mman*.h semantics).
+enum MapFlags : uint32_t { MAP_FIXED_ = 1, MAP_FIXED_NOREPLACE_ = 2 };
+
+// Deterministic stand-in for get_random_long(): splitmix64 over the request seed.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : s_(seed) {}
+  uint64_t next() {
+    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+
+ private:
+  uint64_t s_;
+};
+
+// A "negative errno or address" value, as the kernel's unsigned long returns.
+struct MapRet {
+  bool ok = true;
+  int err = 0;
+  uint64_t addr = 0;
+  static MapRet error(int e) { return MapRet{false, e, 0}; }
+  static MapRet at(uint64_t a) { return MapRet{true, 0, a}; }
+};
+
+class ExecSim {
+ public:
+  ExecSim(const ExecRequest& req, const loader::FileSystem& fs, ExecResult& r)
+      : req_(req), fs_(fs), P_(req.profile), r_(r), rng_(req.seed), page_(P_.page_size) {
+    r_.profile = P_;
+    r_.mm_vmas = AddressSpace(P_.page_size, P_.stack_guard_gap);
+  }
+
+  void run() {
+    // Each pass returns false once the exec has failed; r_.error then says why.
+    if (!open_file()) return;                 // do_open_execat()
+    if (!copy_strings_pass()) return;         // bprm_stack_limits(), copy_strings()
+    if (!prepare_binprm()) return;            // prepare_binprm(), search_binary_handler()
+    if (!check_elf_header()) return;          // load_elf_binary(): header checks
+    if (!read_phdrs()) return;                // load_elf_phdrs()
+    if (!find_interpreter()) return;          // PT_INTERP, open_exec(interpreter)
+    scan_gnu_stack();                         // PT_GNU_STACK
+    if (!check_interpreter()) return;         // ELIBBAD checks, interpreter phdrs
+    if (!parse_properties()) return;          // parse_elf_properties()
+    begin_new_exec();                         // point of no return
+    setup_new_exec();                         // arch_pick_mmap_layout(): mmap_base
+    if (!setup_arg_pages()) return;           // the stack VMA
+    if (!map_segments()) return;              // every PT_LOAD, with its bss
+    if (!load_interp()) return;               // load_elf_interp()
+    if (!map_vdso()) return;                  // ARCH_SETUP_ADDITIONAL_PAGES
+    if (!create_elf_tables()) return;         // the initial stack
+    set_brk();                                // start_brk / brk
+    start_thread();                           // START_THREAD
+  }
+
+ private:
+  // ---- failure helpers -------------------------------------------------------------------
+  bool fail_errno(int err, const std::string& check, const std::string& msg) {
+    r_.error.kind = ExecError::Kind::Errno;
+    r_.error.err = err;
+    r_.error.name = errno_name(err);
+    r_.error.check = check;
+    r_.error.message = msg;
+    record("fail", check, {r_.error.name + ": " + msg});
+    return false;
+  }
+  // After begin_new_exec() an error cannot be returned: bprm_execve() kills the task.
+  bool fail_kill(int err, const std::string& check, const std::string& msg) {
+    r_.error.kind = ExecError::Kind::Signal;
+    r_.error.err = err;
+    r_.error.name = "SIGSEGV";
+    r_.error.check = check;
+    r_.error.message = msg + " (" + errno_name(err) + " after the point of no return)";
+    record("fail", check, {"SIGSEGV: " + r_.error.message});
+    return false;
+  }
+  bool fail_io(const std::string& msg) {
+    r_.error.kind = ExecError::Kind::Io;
+    r_.error.message = msg;
+    r_.error.check = "read";
+    return false;
+  }
+  void record(const std::string& name, const std::string& function,
+              std::vector<std::string> changes) {
+    if (!req_.record_steps) return;
+    Step s;
+    s.name = name;
+    s.function = function;
+    s.changes = std::move(changes);
+    for (const auto& kv : r_.mm_vmas.vmas()) s.layout.push_back(kv.second);
+    s.mm = r_.mm;
+    r_.steps.push_back(std::move(s));
+  }
+  static std::string hex(uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return b;
+  }
+
+  // kernel_read() + elf_read(): rw_verify_area() refuses offsets that overflow loff_t
+  // (EINVAL); a short read is EIO.
+  int elf_read(const loader::ExecFile& f, uint64_t pos, uint64_t len, std::vector<uint8_t>* out) {
+    uint64_t end;
+    if (pos >= (1ull << 63) || !checked_add(pos, len, &end) || end >= (1ull << 63))
+      return -EINVAL;
+    out->assign(len, 0);
+    int64_t n = f.read_at(pos, out->data(), len);
+    if (n < 0) return static_cast<int>(n);
+    if (static_cast<uint64_t>(n) != len) return -EIO;
+    return 0;
+  }
+
+  // ---- do_open_execat --------------------------------------------------------------------
+  bool open_file() {
+    loader::OpenResult o = fs_.open_exec(req_.filename);
+    if (o.unreadable) return fail_io(req_.filename + ": " + o.why);
+    if (o.err) return fail_errno(o.err, "do_open_execat", req_.filename + ": " + o.why);
+    file_ = std::move(o.file);
+    record("bprm_execve", "do_open_execat",
+           {"opened " + file_->identity().path + " (" + std::to_string(file_->size()) + " bytes)"});
+    return true;
+  }
+
+  // ---- do_execveat_common: bprm_stack_limits, copy_string_kernel, copy_strings -----------
+  bool copy_strings_pass() {
+    argv_ = req_.argv;
+    envp_ = req_.envp;
+    if (argv_.size() > P_.max_arg_strings || envp_.size() > P_.max_arg_strings)
+      return fail_errno(E2BIG, "count", "too many arguments");
+    // __bprm_mm_init(): the temporary stack ends at STACK_TOP_MAX, minus one pointer.
+    uint64_t p = P_.stack_top - sizeof(uint64_t);
+    // bprm_stack_limits(): 3/4 of _STK_LIM, at most 1/4 of the stack rlimit, at least ARG_MAX,
+    // less the pointers the tables will need.
+    uint64_t limit = P_.stk_lim / 4 * 3;
+    limit = std::min(limit, P_.host.stack_rlimit / 4);
+    limit = std::max(limit, P_.arg_max);
+    uint64_t ptr_size = (std::max<uint64_t>(argv_.size(), 1) + envp_.size()) * sizeof(uint64_t);
+    if (limit <= ptr_size)
+      return fail_errno(E2BIG, "bprm_stack_limits", "argument pointers exceed the stack limit");
+    limit -= ptr_size;
+    uint64_t argmin = p - limit;
+
+    auto copy_one = [&](const std::string& s, const char* what) -> bool {
+      // strnlen_user() counts up to the first NUL; a string longer than MAX_ARG_STRLEN is E2BIG.
+      uint64_t len = strnlen(s.c_str(), s.size()) + 1;
+      if (len > P_.max_arg_strlen)
+        return fail_errno(E2BIG, "valid_arg_len",
+                          std::string(what) + " longer than MAX_ARG_STRLEN (" +
+                              std::to_string(P_.max_arg_strlen) + " bytes)");
+      p -= len;
+      if (p < argmin)
+        return fail_errno(E2BIG, "copy_strings",
+                          "arguments and environment exceed the argument space (" +
+                              std::to_string(limit) + " bytes)");
+      return true;
+    };
+    // The filename first (it ends up highest), then envp and argv, each last string first.
+    if (!copy_one(req_.filename, "filename")) return false;
+    exec_p_ = p;
+    for (size_t i = envp_.size(); i-- > 0;)
+      if (!copy_one(envp_[i], "an environment string")) return false;
+    for (size_t i = argv_.size(); i-- > 0;)
+      if (!copy_one(argv_[i], "an argument")) return false;
+    // "When argv is empty, add an empty string as argv[0]" (do_execveat_common).
+    if (argv_.empty()) {
+      argv_.push_back("");
+      if (!copy_one(argv_[0], "an argument")) return false;
+    }
+    bprm_p_ = p;
+    record("copy_strings", "copy_strings",
+           {"copied filename, " + std::to_string(envp_.size()) + " env and " +
+            std::to_string(argv_.size()) + " arg strings; bprm->p = " + hex(bprm_p_)});
+    return true;
+  }
+
+  // ---- prepare_binprm / search_binary_handler ---------------------------------------------
+  bool prepare_binprm() {
+    buf_.assign(P_.binprm_buf_size, 0);
+    int64_t n = file_->read_at(0, buf_.data(), buf_.size());
+    if (n < 0) return fail_io(req_.filename + ": read error: " + std::strerror(int(-n)));
+    // binfmt_script: "#!" then the interpreter name.
+    if (n >= 2 && buf_[0] == '#' && buf_[1] == '!') {
+      std::string line(buf_.begin() + 2, buf_.begin() + n);
+      line = line.substr(0, line.find('\n'));
+      size_t a = line.find_first_not_of(" \t");
+      std::string interp = a == std::string::npos ? "" : line.substr(a);
+      interp = interp.substr(0, interp.find_first_of(" \t"));
+      r_.error.kind = ExecError::Kind::Script;
+      r_.error.script_interpreter = interp;
+      r_.error.check = "load_script";
+      if (interp.empty()) {
+        r_.error.kind = ExecError::Kind::Errno;
+        r_.error.err = ENOEXEC;
+        r_.error.name = "ENOEXEC";
+        r_.error.message = "#! line names no interpreter";
+        return false;
+      }
+      r_.error.message = "a #! script for " + interp + "; execmap models the ELF it would run";
+      return false;
+    }
+    return true;
+  }
+
+  bool check_elf_header() {
+    ehdr_ = elf::decode_ehdr(buf_.data());
+    if (std::memcmp(ehdr_.e_ident, "\x7f" "ELF", 4) != 0)
+      return fail_errno(ENOEXEC, "search_binary_handler",
+                        "not an ELF file and no other binary format claims it");
+    if (ehdr_.e_type != elf::ET_EXEC && ehdr_.e_type != elf::ET_DYN)
+      return fail_errno(ENOEXEC, "load_elf_binary",
+                        "e_type is " + elf::et_name(ehdr_.e_type) + ", not ET_EXEC or ET_DYN");
+    if (ehdr_.e_machine != elf::EM_X86_64)
+      return fail_errno(ENOEXEC, "elf_check_arch",
+                        "e_machine is " + std::to_string(ehdr_.e_machine) +
+                            ", the kernel requires 62 (EM_X86_64)");
+    return true;
+  }
+
+  // load_elf_phdrs(): returns nullptr on any problem, which the caller turns into its own
+  // errno (ENOEXEC for the executable, ELIBBAD for the interpreter).
+  bool load_phdrs(const loader::ExecFile& f, const elf::Ehdr& eh, std::vector<Phdr>* out,
+                  std::string* why) {
+    if (eh.e_phentsize != elf::kPhdrSize) {
+      *why = "e_phentsize is " + std::to_string(eh.e_phentsize) + ", the kernel requires 56";
+      return false;
+    }
+    uint64_t size = elf::kPhdrSize * eh.e_phnum;
+    uint64_t max = P_.phdr_table_max;
+    if (P_.phdr_table_max_page) max = std::min(max, page_);
+    if (size == 0 || size > max) {
+      *why = "e_phnum is " + std::to_string(eh.e_phnum) + ": the program header table is " +
+             std::to_string(size) + " bytes, the kernel accepts 1 to " + std::to_string(max);
+      return false;
+    }
+    std::vector<uint8_t> bytes;
+    int rv = elf_read(f, eh.e_phoff, size, &bytes);
+    if (rv) {
+      *why = "program header table at " + hex(eh.e_phoff) + " (" + std::to_string(size) +
+             " bytes) lies past the end of the file";
+      return false;
+    }
+    *out = elf::decode_phdrs(bytes.data(), eh.e_phnum);
+    return true;
+  }
+
+  bool read_phdrs() {
+    std::string why;
+    if (!load_phdrs(*file_, ehdr_, &phdrs_, &why))
+      return fail_errno(ENOEXEC, "load_elf_phdrs", why);
+    record("load_elf_phdrs", "load_elf_phdrs",
+           {"read " + std::to_string(phdrs_.size()) + " program headers at " + hex(ehdr_.e_phoff)});
+    return true;
+  }
+
+  bool find_interpreter() {
+    for (size_t i = 0; i < phdrs_.size(); ++i) {
+      const Phdr& ph = phdrs_[i];
+      if (ph.p_type == elf::PT_GNU_PROPERTY) {
+        property_phdr_ = &phdrs_[i];
+        property_file_ = file_.get();
+        continue;
+      }
+      if (ph.p_type != elf::PT_INTERP) continue;
+      if (ph.p_filesz > P_.path_max || ph.p_filesz < 2)
+        return fail_errno(ENOEXEC, "load_elf_binary: PT_INTERP",
+                          "PT_INTERP p_filesz is " + std::to_string(ph.p_filesz) +
+                              ", the kernel accepts 2 to " + std::to_string(P_.path_max));
+      std::vector<uint8_t> name;
+      int rv = elf_read(*file_, ph.p_offset, ph.p_filesz, &name);
+      if (rv)
+        return fail_errno(-rv, "load_elf_binary: PT_INTERP",
+                          "cannot read the PT_INTERP string at " + hex(ph.p_offset) +
+                              " (" + std::to_string(ph.p_filesz) + " bytes)");
+      if (name.back() != 0)
+        return fail_errno(ENOEXEC, "load_elf_binary: PT_INTERP",
+                          "the PT_INTERP string is not NUL-terminated");
+      interp_path_ = std::string(reinterpret_cast<const char*>(name.data()));
+      loader::OpenResult o = fs_.open_exec(interp_path_);
+      if (o.unreadable) return fail_io(interp_path_ + ": " + o.why);
+      if (o.err)
+        return fail_errno(o.err, "open_exec(interpreter)",
+                          "interpreter " + interp_path_ + ": " + o.why);
+      interp_ = std::move(o.file);
+      std::vector<uint8_t> ibuf;
+      rv = elf_read(*interp_, 0, elf::kEhdrSize, &ibuf);
+      if (rv)
+        return fail_errno(-rv, "load_elf_binary: interpreter header",
+                          "interpreter " + interp_path_ + " is shorter than an ELF header");
+      iehdr_ = elf::decode_ehdr(ibuf.data());
+      record("open_interpreter", "open_exec", {"interpreter " + interp_path_});
+      break;
+    }
+    return true;
+  }
+
+  void scan_gnu_stack() {
+    for (const Phdr& ph : phdrs_)
+      if (ph.p_type == elf::PT_GNU_STACK)
+        executable_stack_ = (ph.p_flags & elf::PF_X) ? EXSTACK_ENABLE_X : EXSTACK_DISABLE_X;
+  }
+
+  bool check_interpreter() {
+    if (!interp_) return true;
+    if (std::memcmp(iehdr_.e_ident, "\x7f" "ELF", 4) != 0)
+      return fail_errno(ELIBBAD, "load_elf_binary: interpreter",
+                        "interpreter " + interp_path_ + " is not an ELF file");
+    if (iehdr_.e_machine != elf::EM_X86_64)
+      return fail_errno(ELIBBAD, "elf_check_arch(interpreter)",
+                        "interpreter " + interp_path_ + " has e_machine " +
+                            std::to_string(iehdr_.e_machine) + ", not 62 (EM_X86_64)");
+    std::string why;
+    if (!load_phdrs(*interp_, iehdr_, &iphdrs_, &why))
+      return fail_errno(ELIBBAD, "load_elf_phdrs(interpreter)", "interpreter: " + why);
+    // The interpreter's PT_GNU_PROPERTY replaces the executable's.
+    property_phdr_ = nullptr;
+    for (const Phdr& ph : iphdrs_)
+      if (ph.p_type == elf::PT_GNU_PROPERTY) {
+        property_phdr_ = &ph;
+        property_file_ = interp_.get();
+      }
+    return true;
+  }
+
+  bool parse_properties() {
+    // x86_64 does not select ARCH_USE_GNU_PROPERTY in 6.18: parse_elf_properties() returns 0
+    // without reading the note, whichever file's PT_GNU_PROPERTY was chosen.
+    if (property_phdr_ && property_file_)
+      record("parse_elf_properties", "parse_elf_properties",
+             {"PT_GNU_PROPERTY present; not parsed on x86_64"});
+    return true;
+  }
+
+  void begin_new_exec() {
+    record("begin_new_exec", "begin_new_exec",
+           {"point of no return: the old mm is released; later failures kill the task"});
+  }
+
+  // ---- setup_new_exec: arch_pick_mmap_layout (arch/x86/mm/mmap.c) -------------------------
+  uint64_t arch_mmap_rnd() {
+    if (!req_.randomize) return 0;
+    return (rng_.next() & ((1ull << P_.mmap_rnd_bits) - 1)) * page_;
+  }
+  uint64_t stack_maxrandom_size() const {
+    return req_.randomize ? P_.stack_rnd_range - page_ : 0;
+  }
+  void setup_new_exec() {
+    uint64_t rnd = arch_mmap_rnd();
+    uint64_t gap = P_.host.stack_rlimit;
+    uint64_t pad = stack_maxrandom_size() + P_.stack_guard_gap;
+    if (gap + pad > gap) gap += pad;  // "Values close to RLIM_INFINITY can overflow."
+    uint64_t gap_min = P_.mmap_gap_min, gap_max = P_.task_size / 6 * 5;
+    if (gap < gap_min) gap = gap_min;
+    else if (gap > gap_max) gap = gap_max;
+    r_.mm.mmap_base = page_align(P_.task_size - gap - rnd, page_);
+    record("setup_new_exec", "arch_pick_mmap_layout",
+           {"mmap_base = " + hex(r_.mm.mmap_base) + " (stack rlimit " +
+            (P_.host.stack_rlimit == kRlimInfinity ? std::string("unlimited")
+                                                   : std::to_string(P_.host.stack_rlimit)) +
+            ")"});
+  }
+
+  // ---- setup_arg_pages (mm/vma_exec.c in 6.16+, fs/exec.c before) -------------------------
+  bool setup_arg_pages() {
+    uint64_t stack_top = P_.stack_top;
+    if (req_.randomize) {
+      // randomize_stack_top(): up to STACK_RND_MASK pages below STACK_TOP.
+      uint64_t rv = (rng_.next() & ((P_.stack_rnd_range / page_) - 1)) * page_;
+      stack_top = page_align(stack_top, page_) - rv;
+      // arch_align_stack() then PAGE_ALIGN().
+      stack_top -= rng_.next() % P_.stack_sub_page_rnd;
+      stack_top &= ~uint64_t(15);
+      stack_top = page_align(stack_top, page_);
+    }
+    uint64_t vm_end = P_.stack_top;
+    uint64_t vm_start = page_start(bprm_p_, page_);
+    if (stack_top < P_.mmap_min_addr || vm_end - vm_start >= stack_top - P_.mmap_min_addr)
+      return fail_kill(ENOMEM, "setup_arg_pages", "the argument pages do not fit below the stack top");
+    uint64_t shift = vm_end - stack_top;
+    bprm_p_ -= shift;
+    exec_p_ -= shift;
+    vm_start -= shift;
+    vm_end -= shift;
+    r_.mm.arg_start = bprm_p_;
+    uint64_t stack_size = vm_end - vm_start;
+    uint64_t rlim = P_.host.stack_rlimit & ~(page_ - 1);
+    uint64_t expand = std::min(rlim, stack_size + P_.stack_expand);
+    uint64_t stack_base = vm_end - expand;
+    if (stack_base < vm_start) vm_start = stack_base;
+    Vma v;
+    v.start = vm_start;
+    v.end = vm_end;
+    v.prot = PROT_R | PROT_W | (executable_stack_ == EXSTACK_ENABLE_X ? PROT_X : 0);
+    v.kind = Vma::Kind::Stack;
+    v.pgoff = vm_start;
+    r_.mm_vmas.map(v);
+    stack_vma_start_ = vm_start;
+    r_.exec_stack = executable_stack_ == EXSTACK_ENABLE_X;
+    r_.mm.start_stack = bprm_p_;
+    record("setup_arg_pages", "setup_arg_pages",
+           {"[stack] " + hex(vm_start) + "-" + hex(vm_end) +
+            (r_.exec_stack ? " rwx (PT_GNU_STACK PF_X)" : " rw-")});
+    return true;
+  }
+
+  // ---- vm_mmap / do_mmap / get_unmapped_area ---------------------------------------------
+  uint64_t mmap_high_limit() const { return r_.mm.mmap_base; }
+
+  // mm_get_unmapped_area_vmflags() -> arch_get_unmapped_area_topdown() for x86_64.
+  MapRet arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags) {
+    if (len > P_.task_size) return MapRet::error(ENOMEM);
+    if (flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) return MapRet::at(addr);
+    if (addr) {
+      addr = page_start(addr, page_);
+      // mmap_address_hint_valid(): inside the task and not straddling the 47-bit window.
+      bool valid = !(P_.task_size - len < addr);
+      if (valid) {
+        const Vma* v = r_.mm_vmas.find_vma(addr);
+        if (!v || addr + len <= r_.mm_vmas.vm_start_gap(*v)) return MapRet::at(addr);
+      }
+    }
+    auto a = r_.mm_vmas.unmapped_area_topdown(len, page_, mmap_high_limit());
+    if (a) return MapRet::at(*a);
+    // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
+    a = r_.mm_vmas.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size);
+    if (a) return MapRet::at(*a);
+    return MapRet::error(ENOMEM);
+  }
+
+  // __get_unmapped_area(): files on ext4 go through thp_get_unmapped_area(), which pads the
+  // request by PMD_SIZE and aligns (addr - off) to it when the file range spans a PMD.
+  MapRet get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, uint64_t off,
+                           uint32_t flags) {
+    if (len > P_.task_size) return MapRet::error(ENOMEM);
+    MapRet ret = MapRet::error(ENOMEM);
+    bool done = false;
+    bool thp = (is_file && P_.file_thp_align) ||
+               (!is_file && !addr && len % P_.pmd_size == 0);
+    if (thp && !(flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_))) {
+      uint64_t size = P_.pmd_size;
+      uint64_t off_end = off + len;
+      uint64_t off_align = (off + size - 1) & ~(size - 1);
+      uint64_t len_pad = len + size;
+      bool fits = !(off_end <= off_align || off_end - off_align < size) && len_pad >= len &&
+                  off + len_pad >= off;
+      if (fits) {
+        MapRet r = arch_unmapped_area(addr, len_pad, flags);
+        if (r.ok) {
+          if (r.addr == addr) {
+            ret = r;
+          } else {
+            uint64_t off_sub = (off - r.addr) & (size - 1);
+            ret = MapRet::at(off_sub == 0 ? r.addr + size : r.addr + off_sub);
+          }
+          done = true;
+        }
+      }
+    }
+    if (!done) ret = arch_unmapped_area(addr, len, flags);
+    if (!ret.ok) return ret;
+    if (ret.addr > P_.task_size - len) return MapRet::error(ENOMEM);
+    if (ret.addr & (page_ - 1)) return MapRet::error(EINVAL);
+    return ret;
+  }
+
+  // vm_mmap() of a private file mapping (or anonymous when file < 0).
+  MapRet vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags,
+                 uint64_t off) {
+    uint64_t alen = page_align(len, page_);
+    if (off + alen < off) return MapRet::error(EINVAL);
+    if (off & (page_ - 1)) return MapRet::error(EINVAL);
+    if (!len) return MapRet::error(EINVAL);
+    if (!alen) return MapRet::error(ENOMEM);
+    uint64_t pgoff = off / page_;
+    if (pgoff + alen / page_ < pgoff) return MapRet::error(EOVERFLOW);
+    MapRet a = get_unmapped_area(file >= 0, addr, alen, off, flags);
+    if (!a.ok) return a;
+    if (flags & MAP_FIXED_NOREPLACE_)
+      if (r_.mm_vmas.intersects(a.addr, a.addr + alen)) return MapRet::error(EEXIST);
+    // file_mmap_ok(): the range must stay inside MAX_LFS_FILESIZE.
+    if (file >= 0) {
+      uint64_t maxsize = (1ull << 63) - 1;
+      if (alen > maxsize || pgoff > (maxsize - alen) / page_) return MapRet::error(EOVERFLOW);
+    }
+    Vma v;
+    v.start = a.addr;
+    v.end = a.addr + alen;
+    v.prot = prot;
+    v.kind = file >= 0 ? Vma::Kind::File : Vma::Kind::Anon;
+    v.file = file;
+    v.pgoff = file >= 0 ? off : a.addr;
+    r_.mm_vmas.map(v);
+    return a;
+  }
+
+  // vm_brk_flags(): an anonymous rw- (or rwx) mapping that replaces whatever is there.
+  int vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
+    uint64_t len = page_align(request, page_);
+    if (len < request) return -ENOMEM;
+    if (!len) return 0;
+    // check_brk_limits() -> get_unmapped_area(MAP_FIXED)
+    if (len > P_.task_size || addr > P_.task_size - len) return -ENOMEM;
+    if (addr & (page_ - 1)) return -EINVAL;
+    Vma v;
+    v.start = addr;
+    v.end = addr + len;
+    v.prot = PROT_R | PROT_W | (exec ? PROT_X : 0);
+    v.kind = Vma::Kind::Anon;
+    v.pgoff = addr;
+    r_.mm_vmas.map(v);
+    return 0;
+  }
+
+  // elf_map(): map p_filesz (page-rounded) at addr; with total_size, reserve the whole image
+  // first and unmap the tail, so holes between segments stay unmapped.
+  MapRet elf_map(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
+                 uint64_t total_size) {
+    uint64_t size = ph.p_filesz + page_offset(ph.p_vaddr, page_);
+    uint64_t off = ph.p_offset - page_offset(ph.p_vaddr, page_);
+    addr = page_start(addr, page_);
+    size = page_align(size, page_);
+    if (!size) return MapRet::at(addr);
+    MapRet m;
+    if (total_size) {
+      total_size = page_align(total_size, page_);
+      m = vm_mmap(file, addr, total_size, prot, flags, off);
+      if (m.ok && m.addr < P_.task_size) r_.mm_vmas.unmap(m.addr + size, m.addr + total_size);
+    } else {
+      m = vm_mmap(file, addr, size, prot, flags, off);
+    }
+    return m;
+  }
+
+  // elf_load(): elf_map() plus the bss: padzero() of the last file page, then vm_brk_flags()
+  // for whole pages up to p_memsz.
+  MapRet elf_load(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
+                  uint64_t total_size, std::vector<std::string>* notes) {
+    uint64_t zero_start, zero_end;
+    MapRet map;
+    if (ph.p_filesz) {
+      map = elf_map(file, addr, ph, prot, flags, total_size);
+      if (!map.ok || map.addr >= P_.task_size) return map;
+      if (notes)
+        notes->push_back("mapped file " + hex(map.addr) + "+" +
+                         hex(page_align(ph.p_filesz + page_offset(ph.p_vaddr, page_), page_)) +
+                         " from offset " + hex(ph.p_offset - page_offset(ph.p_vaddr, page_)));
+      zero_start = map.addr + page_offset(ph.p_vaddr, page_) + ph.p_filesz;
+      zero_end = map.addr + page_offset(ph.p_vaddr, page_) + ph.p_memsz;
+      if (ph.p_memsz > ph.p_filesz && page_offset(zero_start, page_) && notes)
+        notes->push_back("padzero " + hex(zero_start) + "-" + hex(page_align(zero_start, page_)));
+    } else {
+      map = MapRet::at(page_start(addr, page_));
+      zero_start = map.addr;
+      zero_end = zero_start + page_offset(ph.p_vaddr, page_) + ph.p_memsz;
+    }
+    if (ph.p_memsz > ph.p_filesz) {
+      zero_start = page_align(zero_start, page_);
+      zero_end = page_align(zero_end, page_);
+      int err = vm_brk_flags(zero_start, zero_end - zero_start, prot & PROT_X);
+      if (err) return MapRet::error(-err);
+      if (notes && zero_end > zero_start)
+        notes->push_back("bss " + hex(zero_start) + "-" + hex(zero_end) + " (vm_brk_flags)");
+    }
+    return map;
+  }
+
+  static uint32_t make_prot(uint32_t p_flags) {
+    uint32_t prot = 0;
+    if (p_flags & elf::PF_R) prot |= PROT_R;
+    if (p_flags & elf::PF_W) prot |= PROT_W;
+    if (p_flags & elf::PF_X) prot |= PROT_X;
+    return prot;
+  }
+
+  static uint64_t total_mapping_size(const std::vector<Phdr>& ph, uint64_t page) {
+    uint64_t min_addr = ~uint64_t(0), max_addr = 0;
+    bool pt_load = false;
+    for (const Phdr& p : ph)
+      if (p.p_type == elf::PT_LOAD) {
+        min_addr = std::min(min_addr, page_start(p.p_vaddr, page));
+        max_addr = std::max(max_addr, p.p_vaddr + p.p_memsz);
+        pt_load = true;
+      }
+    return pt_load ? max_addr - min_addr : 0;
+  }
+
+  static uint64_t maximum_alignment(const std::vector<Phdr>& ph, uint64_t page) {
+    uint64_t alignment = 0;
+    for (const Phdr& p : ph)
+      if (p.p_type == elf::PT_LOAD && is_power_of_2(p.p_align))
+        alignment = std::max(alignment, p.p_align);
+    return page_align(alignment, page);
+  }
+
+  int add_file(const loader::ExecFile& f) {
+    r_.files.push_back(f.identity());
+    return static_cast<int>(r_.files.size() - 1);
+  }
+
+  static std::string map_error(const MapRet& m) {
+    return m.ok ? "address " + hex(m.addr) + " is past TASK_SIZE" : errno_name(m.err);
+  }
+
+  // ---- the PT_LOAD loop of load_elf_binary() ----------------------------------------------
+  bool map_segments() {
+    int file = add_file(*file_);
+    uint64_t load_bias = 0;
+    bool first_pt_load = true;
+    uint64_t elf_brk = 0, start_code = ~uint64_t(0), end_code = 0, start_data = 0, end_data = 0;
+    uint64_t phdr_addr = 0;
+    for (size_t i = 0; i < phdrs_.size(); ++i) {
+      const Phdr& ph = phdrs_[i];
+      if (ph.p_type != elf::PT_LOAD) continue;
+      uint32_t prot = make_prot(ph.p_flags);
+      uint32_t flags = 0;
+      uint64_t vaddr = ph.p_vaddr;
+      uint64_t total_size = 0;
+      std::vector<std::string> notes;
+      if (!first_pt_load) {
+        flags |= MAP_FIXED_;
+      } else if (ehdr_.e_type == elf::ET_EXEC) {
+        flags |= MAP_FIXED_NOREPLACE_;
+      } else {
+        total_size = total_mapping_size(phdrs_, page_);
+        if (!total_size)
+          return fail_kill(EINVAL, "total_mapping_size", "the PT_LOAD segments span 0 bytes");
+        uint64_t alignment = maximum_alignment(phdrs_, page_);
+        // DOC: PIE handling. Programs (ET_DYN with PT_INTERP) load at ELF_ET_DYN_BASE;
+        // loaders (ET_DYN without PT_INTERP) load in the mmap region, top-down.
+        if (interp_) {
+          load_bias = P_.elf_et_dyn_base;
+          load_bias += arch_mmap_rnd();
+          if (alignment) load_bias &= ~(alignment - 1);
+          flags |= MAP_FIXED_NOREPLACE_;
+          notes.push_back("PIE: load_bias from ELF_ET_DYN_BASE, alignment " + hex(alignment));
+        } else if (alignment > page_) {
+          // Probe where the image would go, release it, then align down and map there.
+          MapRet probe = elf_load(file, 0, ph, prot, flags, total_size, nullptr);
+          if (!probe.ok || probe.addr >= P_.task_size)
+            return fail_kill(probe.ok ? EINVAL : probe.err, "elf_load",
+                             "no room for the image: " + map_error(probe));
+          load_bias = probe.addr;
+          r_.mm_vmas.unmap(load_bias, load_bias + page_align(total_size, page_));
+          load_bias &= ~(alignment - 1);
+          flags |= MAP_FIXED_NOREPLACE_;
+          notes.push_back("loader: probed the mmap area, aligned down to " + hex(alignment));
+        } else {
+          load_bias = 0;
+          notes.push_back("loader: placed top-down below mmap_base");
+        }
+        load_bias = page_start(load_bias - vaddr, page_);
+      }
+      MapRet m = elf_load(file, load_bias + vaddr, ph, prot, flags, total_size, &notes);
+      if (!m.ok || m.addr >= P_.task_size) {
+        if (!m.ok && m.err == EEXIST)
+          return fail_kill(EEXIST, "elf_map: MAP_FIXED_NOREPLACE",
+                           "segment " + std::to_string(i) + " at " +
+                               hex(page_start(load_bias + vaddr, page_)) +
+                               " collides with an existing mapping");
+        return fail_kill(m.ok ? EINVAL : m.err, "elf_load",
+                         "mapping segment " + std::to_string(i) + " at " +
+                             hex(load_bias + vaddr) + " failed: " + map_error(m));
+      }
+      if (first_pt_load) {
+        first_pt_load = false;
+        if (ehdr_.e_type == elf::ET_DYN) load_bias += m.addr - page_start(load_bias + vaddr, page_);
+      }
+      // Which segment holds the program header table (the last match wins).
+      if (ph.p_offset <= ehdr_.e_phoff && ehdr_.e_phoff < ph.p_offset + ph.p_filesz)
+        phdr_addr = ehdr_.e_phoff - ph.p_offset + ph.p_vaddr;
+      uint64_t k = ph.p_vaddr;
+      if ((ph.p_flags & elf::PF_X) && k < start_code) start_code = k;
+      if (start_data < k) start_data = k;
+      if (k >= P_.task_size || ph.p_filesz > ph.p_memsz || ph.p_memsz > P_.task_size ||
+          P_.task_size - ph.p_memsz < k)
+        return fail_kill(EINVAL, "load_elf_binary: segment bounds",
+                         "segment " + std::to_string(i) +
+                             (ph.p_filesz > ph.p_memsz ? " has p_filesz > p_memsz"
+                                                       : " reaches past TASK_SIZE"));
+      k = ph.p_vaddr + ph.p_filesz;
+      if ((ph.p_flags & elf::PF_X) && end_code < k) end_code = k;
+      if (end_data < k) end_data = k;
+      k = ph.p_vaddr + ph.p_memsz;
+      if (k > elf_brk) elf_brk = k;
+      record("map_segment", "elf_load",
+             [&] {
+               notes.insert(notes.begin(), "PT_LOAD[" + std::to_string(i) + "] p_vaddr " +
+                                               hex(ph.p_vaddr) + " -> " + hex(load_bias + ph.p_vaddr));
+               return notes;
+             }());
+    }
+    r_.entry = ehdr_.e_entry + load_bias;
+    r_.phdr_addr = phdr_addr + load_bias;
+    elf_brk_ = elf_brk + load_bias;
+    r_.mm.start_code = start_code + load_bias;
+    r_.mm.end_code = end_code + load_bias;
+    r_.mm.start_data = start_data + load_bias;
+    r_.mm.end_data = end_data + load_bias;
+    r_.load_bias = load_bias;
+    LoadedObject o;
+    o.role = "exe";
+    o.id = file_->identity();
+    o.ehdr = ehdr_;
+    o.phdrs = phdrs_;
+    o.bias = load_bias;
+    o.file = file;
+    r_.objects.push_back(std::move(o));
+    return true;
+  }
+
+  // ---- load_elf_interp() ------------------------------------------------------------------
+  bool load_interp() {
+    if (!interp_) {
+      r_.rip = r_.entry;
+      if (r_.rip >= P_.task_size)
+        return fail_kill(EINVAL, "load_elf_binary: e_entry", "the entry point is past TASK_SIZE");
+      return true;
+    }
+    auto bad = [&](int err, const std::string& msg) {
+      return fail_kill(err, "load_elf_interp", "interpreter " + interp_path_ + ": " + msg);
+    };
+    if (iehdr_.e_type != elf::ET_EXEC && iehdr_.e_type != elf::ET_DYN)
+      return bad(EINVAL, "e_type is " + elf::et_name(iehdr_.e_type));
+    uint64_t total_size = total_mapping_size(iphdrs_, page_);
+    if (!total_size) return bad(EINVAL, "no PT_LOAD segment");
+    int file = add_file(*interp_);
+    uint64_t no_base = r_.load_bias;
+    uint64_t load_addr = 0;
+    bool load_addr_set = false;
+    std::vector<std::string> notes;
+    for (size_t i = 0; i < iphdrs_.size(); ++i) {
+      const Phdr& ph = iphdrs_[i];
+      if (ph.p_type != elf::PT_LOAD) continue;
+      uint32_t flags = 0;
+      uint32_t prot = make_prot(ph.p_flags);
+      uint64_t vaddr = ph.p_vaddr;
+      if (iehdr_.e_type == elf::ET_EXEC || load_addr_set) flags |= MAP_FIXED_;
+      else if (no_base && iehdr_.e_type == elf::ET_DYN) load_addr = 0 - vaddr;
+      MapRet m = elf_load(file, load_addr + vaddr, ph, prot, flags, total_size, &notes);
+      total_size = 0;
+      if (!m.ok || m.addr >= P_.task_size)
+        return bad(m.ok ? EINVAL : m.err, "mapping segment " + std::to_string(i) + " failed: " +
+                                              map_error(m));
+      if (!load_addr_set && iehdr_.e_type == elf::ET_DYN) {
+        load_addr = m.addr - page_start(vaddr, page_);
+        load_addr_set = true;
+      }
+      uint64_t k = load_addr + ph.p_vaddr;
+      if (k >= P_.task_size || ph.p_filesz > ph.p_memsz || ph.p_memsz > P_.task_size ||
+          P_.task_size - ph.p_memsz < k)
+        return bad(ENOMEM, "segment " + std::to_string(i) + " is out of bounds");
+    }
+    uint64_t elf_entry = load_addr + iehdr_.e_entry;
+    if (elf_entry >= P_.task_size) return bad(EINVAL, "entry point past TASK_SIZE");
+    r_.interp_base = load_addr;
+    r_.rip = elf_entry;
+    LoadedObject o;
+    o.role = "interp";
+    o.id = interp_->identity();
+    o.ehdr = iehdr_;
+    o.phdrs = iphdrs_;
+    o.bias = load_addr;
+    o.file = file;
+    r_.objects.push_back(std::move(o));
+    notes.insert(notes.begin(), "interpreter " + interp_path_ + " at " + hex(load_addr));
+    record("load_elf_interp", "load_elf_interp", notes);
+    return true;
+  }
+
+  // ---- map_vdso() (arch/x86/entry/vdso/vma.c) ---------------------------------------------
+  bool map_vdso() {
+    uint64_t total = 0;
+    for (const auto& s : P_.host.vdso_block) total += s.size;
+    if (!total) return true;
+    MapRet a = get_unmapped_area(false, 0, total, 0, 0);
+    if (!a.ok) return fail_kill(a.err, "map_vdso", "no room for the vdso");
+    uint64_t at = a.addr;
+    std::vector<std::string> notes;
+    for (const auto& s : P_.host.vdso_block) {
+      Vma v;
+      v.start = at;
+      v.end = at + s.size;
+      v.prot = s.prot;
+      v.kind = Vma::Kind::Special;
+      v.name = s.name;
+      v.pgoff = 0;
+      r_.mm_vmas.map(v);
+      notes.push_back(s.name + " " + hex(v.start) + "-" + hex(v.end));
+      at += s.size;
+    }
+    vdso_base_ = a.addr + P_.host.vdso_text_offset;
+    record("map_vdso", "map_vdso", notes);
+    return true;
+  }
+
+  // ---- create_elf_tables() ----------------------------------------------------------------
+  bool create_elf_tables() {
+    StackInputs in;
+    // The stack VMA ends where setup_arg_pages() put it.
+    const Vma* sv = r_.mm_vmas.vma_at(stack_vma_start_);
+    in.stack_end = sv->end;
+    in.strings_start = bprm_p_;
+    in.argv = argv_;
+    in.envp = envp_;
+    in.filename = req_.filename;
+    in.execfn = exec_p_;
+    in.platform = P_.host.platform;
+    in.align_random = req_.randomize ? rng_.next() % P_.stack_sub_page_rnd : 0;
+    for (int i = 0; i < 16; ++i) in.random_bytes[i] = static_cast<uint8_t>(rng_.next());
+    // The auxv in the profile's order; AT_RANDOM and AT_PLATFORM are filled by the builder.
+    for (uint64_t type : P_.auxv_order) {
+      AuxEntry e{type, 0};
+      switch (type) {
+        case elf::AT_SYSINFO_EHDR: e.value = vdso_base_; break;
+        case elf::AT_MINSIGSTKSZ: e.value = P_.host.minsigstksz; break;
+        case elf::AT_HWCAP: e.value = P_.host.hwcap; break;
+        case elf::AT_PAGESZ: e.value = page_; break;
+        case elf::AT_CLKTCK: e.value = P_.host.clktck; break;
+        case elf::AT_PHDR: e.value = r_.phdr_addr; break;
+        case elf::AT_PHENT: e.value = elf::kPhdrSize; break;
+        case elf::AT_PHNUM: e.value = ehdr_.e_phnum; break;
+        case elf::AT_BASE: e.value = r_.interp_base.value_or(0); break;
+        case elf::AT_FLAGS: e.value = 0; break;
+        case elf::AT_ENTRY: e.value = r_.entry; break;
+        case elf::AT_UID: e.value = P_.host.uid; break;
+        case elf::AT_EUID: e.value = P_.host.euid; break;
+        case elf::AT_GID: e.value = P_.host.gid; break;
+        case elf::AT_EGID: e.value = P_.host.egid; break;
+        case elf::AT_SECURE: e.value = P_.host.secure; break;
+        case elf::AT_HWCAP2: e.value = P_.host.hwcap2; break;
+        case elf::AT_EXECFN: e.value = exec_p_; break;
+        case elf::AT_RSEQ_FEATURE_SIZE: e.value = P_.host.rseq_feature_size; break;
+        case elf::AT_RSEQ_ALIGN: e.value = P_.host.rseq_align; break;
+        default: break;
+      }
+      if (type == elf::AT_SYSINFO_EHDR && P_.host.vdso_block.empty()) continue;
+      if (type == elf::AT_PLATFORM && P_.host.platform.empty()) continue;
+      in.auxv.push_back(e);
+    }
+    r_.stack = build_stack(in);
+    // find_extend_vma_locked(): the tables may reach below the VMA; it grows to cover them.
+    uint64_t need = page_start(r_.stack.sp, page_);
+    if (need < sv->start) {
+      uint64_t old = sv->start;
+      if (!r_.mm_vmas.expand_down(old, need))
+        return fail_kill(EFAULT, "create_elf_tables", "the stack cannot grow to hold the tables");
+      stack_vma_start_ = need;
+    }
+    r_.mm.start_stack = r_.stack.sp;
+    r_.mm.arg_start = r_.stack.argv_ptrs.empty() ? bprm_p_ : r_.stack.argv_ptrs.front();
+    uint64_t p = r_.mm.arg_start;
+    for (const auto& a : r_.stack.argv) p += strnlen(a.c_str(), a.size()) + 1;
+    r_.mm.arg_end = p;
+    r_.mm.env_start = p;
+    for (const auto& e : r_.stack.envp) p += strnlen(e.c_str(), e.size()) + 1;
+    r_.mm.env_end = p;
+    record("create_elf_tables", "create_elf_tables",
+           {"argc " + std::to_string(r_.stack.argc) + ", " + std::to_string(r_.stack.auxv.size()) +
+                " auxv entries; sp = " + hex(r_.stack.sp),
+            "AT_RANDOM at " + hex(r_.stack.at_random)});
+    return true;
+  }
+
+  // ---- brk (DOC: "brk" handling) ----------------------------------------------------------
+  void set_brk() {
+    uint64_t elf_brk = elf_brk_;
+    bool brk_moved = false;
+    if (ehdr_.e_type == elf::ET_DYN && !interp_) {
+      elf_brk = P_.elf_et_dyn_base;
+      brk_moved = true;
+    }
+    r_.mm.start_brk = r_.mm.brk = page_align(elf_brk, page_);
+    if (req_.randomize) {
+      if (!brk_moved) r_.mm.start_brk = r_.mm.brk = r_.mm.brk + page_;
+      // arch_randomize_brk() -> randomize_page(mm->brk, SZ_1G)
+      uint64_t start = r_.mm.brk, range = P_.brk_rnd_range;
+      if (start & (page_ - 1)) {
+        range -= page_align(start, page_) - start;
+        start = page_align(start, page_);
+      }
+      if (start > ~uint64_t(0) - range) range = ~uint64_t(0) - start;
+      range /= page_;
+      if (range) start += (rng_.next() % range) * page_;
+      r_.mm.start_brk = r_.mm.brk = start;
+    }
+    record("set_brk", "load_elf_binary: brk",
+           {"start_brk = brk = " + hex(r_.mm.start_brk)});
+  }
+
+  void start_thread() {
+    record("start_thread", "START_THREAD",
+           {"rip = " + hex(r_.rip) + ", rsp = " + hex(r_.stack.sp)});
+  }
+
+  const ExecRequest& req_;
+  const loader::FileSystem& fs_;
+  const KernelProfile& P_;
+  ExecResult& r_;
+  Rng rng_;
+  uint64_t page_;
+
+  std::unique_ptr<loader::ExecFile> file_, interp_;
+  std::string interp_path_;
+  std::vector<uint8_t> buf_;
+  elf::Ehdr ehdr_, iehdr_;
+  std::vector<Phdr> phdrs_, iphdrs_;
+  const Phdr* property_phdr_ = nullptr;
+  const loader::ExecFile* property_file_ = nullptr;
+  std::vector<std::string> argv_, envp_;
+  uint64_t bprm_p_ = 0, exec_p_ = 0;
+  int executable_stack_ = EXSTACK_DEFAULT;
+  uint64_t stack_vma_start_ = 0;
+  uint64_t elf_brk_ = 0;
+  uint64_t vdso_base_ = 0;
+};
+
+}  // namespace
+
+ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs) {
+  ExecResult r;
+  ExecSim sim(req, fs, r);
+  sim.run();
+  return r;
+}
+
+}  // namespace execmap::sim

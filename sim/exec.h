@@ -1,0 +1,116 @@
+// The simulated execve(): an ordered list of passes named after load_elf_binary()'s steps.
+// One run produces the final layout, the initial stack and the step trace; every view
+// (layout, stack, step, JSON) reads this one result.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loader/elf_bytes.h"
+#include "loader/exec_file.h"
+#include "sim/address_space.h"
+#include "sim/profile.h"
+
+namespace execmap::sim {
+
+// A predicted failure. Before the point of no return execve() returns an errno; after it the
+// kernel kills the task (force_fatal_sig(SIGSEGV) in bprm_execve).
+struct ExecError {
+  enum class Kind { None, Errno, Signal, Script, Io };
+  Kind kind = Kind::None;
+  int err = 0;            // Kind::Errno
+  std::string name;       // "ENOEXEC", or "SIGSEGV" for Kind::Signal
+  std::string message;    // one human line, without the "execve would fail" prefix
+  std::string check;      // the kernel function or rule that decides
+  std::string script_interpreter;  // Kind::Script: the #! interpreter
+};
+
+// The mm_struct fields that /proc/PID/stat shows, plus brk and mmap_base.
+struct MmFields {
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+  uint64_t start_brk = 0, brk = 0, start_stack = 0;
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  uint64_t mmap_base = 0;
+};
+
+struct AuxEntry {
+  uint64_t type = 0, value = 0;
+};
+
+// One annotated range of the initial stack, for the text view.
+struct StackItem {
+  enum class Kind { Argc, ArgvPtr, EnvpPtr, Null, Auxv, Padding, Random, Platform, ArgString,
+                    EnvString, ExecFn, EndMarker };
+  Kind kind;
+  uint64_t addr = 0, size = 0;
+  std::string label;
+};
+
+struct StackResult {
+  uint64_t sp = 0;          // final rsp (bprm->p after create_elf_tables)
+  uint64_t end = 0;         // end of the [stack] VMA
+  std::vector<uint8_t> image;  // bytes [sp, end)
+  uint64_t argc = 0;
+  std::vector<uint64_t> argv_ptrs, envp_ptrs;
+  std::vector<std::string> argv, envp;  // as laid out (argv gains "" when argc was 0)
+  std::vector<AuxEntry> auxv;           // without AT_NULL
+  uint64_t at_random = 0, platform = 0, execfn = 0;
+  std::vector<StackItem> items;         // ascending addresses
+};
+
+// An ELF object the exec mapped: the executable or its interpreter.
+struct LoadedObject {
+  std::string role;  // "exe" or "interp"
+  loader::FileIdentity id;
+  elf::Ehdr ehdr;
+  std::vector<elf::Phdr> phdrs;
+  uint64_t bias = 0;  // load_bias (exe) or interp_load_addr (interp)
+  int file = -1;      // the vm_file instance its mappings carry
+};
+
+struct Step {
+  std::string name;      // short pass name
+  std::string function;  // kernel function
+  std::vector<std::string> changes;
+  std::vector<Vma> layout;  // VMAs after the step (only when steps are recorded)
+  MmFields mm;
+};
+
+struct ExecRequest {
+  std::string filename;              // PATH exactly as given to execve()
+  std::vector<std::string> argv, envp;
+  KernelProfile profile;
+  bool randomize = false;            // PF_RANDOMIZE with randomize_va_space = 2
+  uint64_t seed = 0;
+  bool record_steps = false;
+};
+
+struct ExecResult {
+  ExecError error;
+  bool ok() const { return error.kind == ExecError::Kind::None; }
+  KernelProfile profile;
+  AddressSpace mm_vmas;
+  std::vector<loader::FileIdentity> files;  // vm_file instances, indexed by Vma::file
+  std::vector<LoadedObject> objects;        // [0] exe, [1] interp if any
+  MmFields mm;
+  uint64_t entry = 0;      // AT_ENTRY
+  uint64_t rip = 0;        // START_THREAD ip: the interpreter's entry, or AT_ENTRY
+  uint64_t load_bias = 0;
+  std::optional<uint64_t> interp_base;  // AT_BASE when an interpreter is loaded
+  uint64_t phdr_addr = 0;  // AT_PHDR
+  bool exec_stack = false;
+  StackResult stack;
+  std::vector<Step> steps;
+};
+
+ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);
+
+// The name /proc/PID/maps prints for a VMA (show_map_vma / get_vma_name).
+std::string vma_name(const ExecResult& r, const Vma& v);
+
+// errno number -> "ENOEXEC".
+std::string errno_name(int err);
+
+}  // namespace execmap::sim

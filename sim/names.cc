@@ -1,0 +1,43 @@
+// Names that /proc/PID/maps prints (fs/proc/task_mmu.c get_vma_name) and errno names.
+#include <cerrno>
+#include <cstdio>
+
+#include "sim/exec.h"
+
+namespace execmap::sim {
+
+std::string vma_name(const ExecResult& r, const Vma& v) {
+  switch (v.kind) {
+    case Vma::Kind::File:
+      return (v.file >= 0 && size_t(v.file) < r.files.size()) ? r.files[v.file].path : "";
+    case Vma::Kind::Special:
+      return v.name;
+    case Vma::Kind::Stack:
+    case Vma::Kind::Anon:
+      break;
+  }
+  // vma_is_initial_heap(): strictly overlaps [start_brk, brk).
+  if (v.start < r.mm.brk && v.end > r.mm.start_brk) return "[heap]";
+  // vma_is_initial_stack(): contains start_stack.
+  if (v.start <= r.mm.start_stack && v.end >= r.mm.start_stack) return "[stack]";
+  return "";
+}
+
+std::string errno_name(int err) {
+  switch (err) {
+#define E(x) \
+  case x:    \
+    return #x;
+    E(EPERM) E(ENOENT) E(EIO) E(E2BIG) E(ENOEXEC) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES)
+    E(EFAULT) E(EBUSY) E(EEXIST) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ETXTBSY) E(EFBIG)
+    E(ENOSPC) E(ELOOP) E(ENAMETOOLONG) E(ELIBBAD) E(EOVERFLOW) E(ENXIO) E(EINTR)
+#undef E
+    default: {
+      char b[24];
+      std::snprintf(b, sizeof b, "E%d", err);
+      return b;
+    }
+  }
+}
+
+}  // namespace execmap::sim

@@ -1,0 +1,96 @@
+// Kernel profiles: every constant the simulated execve uses, as data. Each field names the
+// kernel function (Linux 6.18, x86_64) it comes from; no pass has a magic number of its own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace execmap::sim {
+
+constexpr uint64_t kRlimInfinity = ~uint64_t(0);
+
+// One of the special mappings installed by map_vdso() (arch/x86/entry/vdso/vma.c), in
+// ascending address order inside the block.
+struct SpecialMapping {
+  std::string name;  // "[vvar]", "[vvar_vclock]", "[vdso]"
+  uint64_t size = 0;
+  uint32_t prot = 0;  // PROT_* bits
+};
+
+// Values that depend on the machine, not on the kernel version: read from /proc/self/auxv,
+// /proc/self/maps and getrlimit() on Linux, or taken from the default profile.
+struct HostValues {
+  std::string source = "default";  // "host" or "default"
+  uint64_t hwcap = 0x178bfbff;     // ELF_HWCAP: CPUID 1 EDX (arch/x86/include/asm/elf.h)
+  uint64_t hwcap2 = 0x2;           // ELF_HWCAP2: HWCAP2_FSGSBASE
+  uint64_t minsigstksz = 3376;     // get_sigframe_size() (arch/x86/kernel/signal.c), XSAVE size
+  uint64_t clktck = 100;           // CLOCKS_PER_SEC = USER_HZ
+  std::string platform = "x86_64"; // ELF_PLATFORM = utsname()->machine
+  uint64_t rseq_feature_size = 28; // offsetof(struct rseq, end) (create_elf_tables)
+  uint64_t rseq_align = 32;        // __alignof__(struct rseq)
+  uint64_t uid = 0, euid = 0, gid = 0, egid = 0;
+  uint64_t secure = 0;             // bprm->secureexec
+  uint64_t stack_rlimit = 8ull << 20;  // RLIMIT_STACK rlim_cur (bprm->rlim_stack)
+  // map_vdso(): [vvar] 4 pages, [vvar_vclock] 2 pages, [vdso] 2 pages on 6.18 x86_64.
+  std::vector<SpecialMapping> vdso_block = {
+      {"[vvar]", 0x4000, 1}, {"[vvar_vclock]", 0x2000, 1}, {"[vdso]", 0x2000, 5}};
+  uint64_t vdso_text_offset = 0x6000;  // offset of [vdso] inside the block (AT_SYSINFO_EHDR)
+};
+
+struct KernelProfile {
+  std::string name = "linux-6.18-x86_64";
+  // ELF_MIN_ALIGN / PAGE_SIZE (fs/binfmt_elf.c, arch/x86/include/asm/page_types.h).
+  uint64_t page_size = 4096;
+  // TASK_SIZE with 4-level paging: DEFAULT_MAP_WINDOW = (1 << 47) - PAGE_SIZE (page_64_types.h).
+  uint64_t task_size = 0x7ffffffff000;
+  // STACK_TOP = TASK_SIZE_LOW (arch/x86/include/asm/processor.h); STACK_TOP_MAX for the
+  // temporary stack of __bprm_mm_init() (fs/exec.c) is the same with 4-level paging.
+  uint64_t stack_top = 0x7ffffffff000;
+  // ELF_ET_DYN_BASE = DEFAULT_MAP_WINDOW / 3 * 2 (arch/x86/include/asm/elf.h).
+  uint64_t elf_et_dyn_base = 0x555555554aaa;
+  // TASK_UNMAPPED_BASE for the legacy bottom-up layout (arch/x86/include/asm/processor.h).
+  uint64_t task_unmapped_base = 0x2aaaaaaab000;
+  // stack_guard_gap = 256 << PAGE_SHIFT (mm/mmap.c).
+  uint64_t stack_guard_gap = 1ull << 20;
+  // mmap_base(): gap clamped to [SIZE_128M, task_size / 6 * 5] (arch/x86/mm/mmap.c).
+  uint64_t mmap_gap_min = 128ull << 20;
+  // setup_arg_pages(): stack_expand = 131072 (mm/vma_exec.c since 6.16).
+  uint64_t stack_expand = 131072;
+  // MAX_ARG_STRLEN = 32 pages, ARG_MAX = 32 pages, _STK_LIM = 8 MiB (include/uapi/linux/*.h).
+  uint64_t max_arg_strlen = 131072;
+  uint64_t arg_max = 131072;
+  uint64_t stk_lim = 8ull << 20;
+  uint64_t max_arg_strings = 0x7fffffff;  // MAX_ARG_STRINGS (include/uapi/linux/binfmts.h)
+  // BINPRM_BUF_SIZE: prepare_binprm() reads this much of the file (include/linux/binfmts.h).
+  uint64_t binprm_buf_size = 256;
+  // PATH_MAX bounds PT_INTERP (load_elf_binary).
+  uint64_t path_max = 4096;
+  // load_elf_phdrs(): size == 0 || size > 65536 || size > ELF_MIN_ALIGN is refused.
+  uint64_t phdr_table_max = 65536;
+  bool phdr_table_max_page = true;
+  // mmap_min_addr sysctl (security/min_addr.c); root (CAP_SYS_RAWIO) may map below it.
+  uint64_t mmap_min_addr = 4096;
+  // Randomisation (issue 4): mmap_rnd_bits 28, stack 16 GiB, brk 1 GiB (arch/x86).
+  uint64_t mmap_rnd_bits = 28;
+  uint64_t stack_rnd_range = 16ull << 30;
+  uint64_t brk_rnd_range = 1ull << 30;
+  uint64_t stack_sub_page_rnd = 8192;  // arch_align_stack(): get_random_u32_below(8192)
+  // [vsyscall] (arch/x86/entry/vsyscall/vsyscall_64.c), shown for 64-bit tasks.
+  bool vsyscall = true;
+  uint64_t vsyscall_start = 0xffffffffff600000;
+  uint64_t vsyscall_end = 0xffffffffff601000;
+  // PMD_SIZE: thp_get_unmapped_area() aligns file (ext4) and anonymous mappings this large.
+  uint64_t pmd_size = 2ull << 20;
+  bool file_thp_align = true;
+  // create_elf_tables(): auxv entries in emission order (ARCH_DLINFO first on x86_64).
+  std::vector<uint64_t> auxv_order = {33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9,
+                                      11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28};
+  HostValues host;
+};
+
+// The documented default profile (no host reading): Linux 6.18 x86_64 as measured on the
+// reference machine.
+KernelProfile default_profile();
+
+}  // namespace execmap::sim
