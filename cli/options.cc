@@ -22,7 +22,8 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
   sub->add_flag("-i,--ignore-environment", o.ignore_environment,
                 "Start from an empty environment instead of execmap's own");
   sub->add_option("--env", o.env, "Add or replace KEY=VALUE in the environment (repeatable)")
-      ->type_name("KEY=VALUE");
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   sub->add_option("--env-file", o.env_file, "Read KEY=VALUE lines, in order, from FILE");
   sub->add_option("--argv0", o.argv0, "argv[0] to pass (default: PATH as given)");
   sub->add_option("--stack-limit", o.stack_limit,
@@ -38,15 +39,18 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
   sub->add_option("--host-value", o.host_values,
                   "Override one host value, e.g. hwcap=0x178bfbff, platform=x86_64, uid=1000 "
                   "(repeatable)")
-      ->type_name("KEY=VALUE");
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   sub->add_option("--aslr", o.aslr, "Address space randomisation: off (setarch -R) or on")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   sub->add_option("--seed", o.seed, "Seed for --aslr on and for the AT_RANDOM bytes");
-  sub->add_option("command", o.command, "PATH [ARG...]: the program and its arguments")
-      ->required();
-  // Everything from PATH on belongs to the program, including words that start with '-'.
+  // Everything from PATH on belongs to the program, including words that start with '-':
+  // CLI11 stops at the first positional and leaves the rest in remaining().
   sub->prefix_command();
+  sub->footer("PATH [ARG...]: the program and its arguments; every word after PATH is passed "
+              "to the program unchanged.");
+  o.sub = sub;
 }
 
 namespace {
@@ -127,12 +131,18 @@ bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string*
 }  // namespace
 
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err) {
-  if (o.command.empty()) {
+  std::vector<std::string> command = o.command;
+  if (command.empty() && o.sub) command = o.sub->remaining();
+  if (command.empty()) {
     *err = "PATH is required";
     return false;
   }
-  req->filename = o.command[0];
-  req->argv = o.command;
+  if (command[0].size() > 1 && command[0][0] == '-') {
+    *err = "unknown option " + command[0];
+    return false;
+  }
+  req->filename = command[0];
+  req->argv = command;
   if (o.argv0) req->argv[0] = *o.argv0;
 
   std::vector<std::string> envp;

@@ -23,7 +23,8 @@ struct ExecOptions {
   std::vector<std::string> host_values;
   std::string aslr = "off";
   uint64_t seed = 0;
-  std::vector<std::string> command;  // PATH then the program's own arguments
+  std::vector<std::string> command;  // PATH then the program's own arguments (tests set it)
+  CLI::App* sub = nullptr;           // where the command line left PATH [ARG...]
 };
 
 // Registers -i/--env/--env-file/--argv0/--stack-limit/--format/--profile/--host-value/

@@ -1,0 +1,200 @@
+// Exec verdicts on synthetic files in memory: the kernel's checks, in the kernel's order, give
+// the kernel's errno (fs/binfmt_elf.c load_elf_binary, load_elf_phdrs; fs/exec.c). The same
+// verdicts are checked against the live kernel by the differential test.
+#include <catch2/catch.hpp>
+
+#include "memfs.h"
+#include "sim/exec.h"
+
+using namespace execmap;
+using execmap::testing::ElfSpec;
+
+namespace {
+
+sim::ExecResult run(const std::vector<uint8_t>& exe, testing::MemFs fs = {},
+                    std::vector<std::string> argv = {"/t"}) {
+  fs.add("/t", exe);
+  sim::ExecRequest req;
+  req.filename = "/t";
+  req.argv = std::move(argv);
+  req.envp = {"A=1"};
+  req.profile = sim::default_profile();
+  return sim::simulate_exec(req, fs);
+}
+
+void expect_errno(const sim::ExecResult& r, int err, const std::string& check_part) {
+  INFO(r.error.message << " [" << r.error.check << "]");
+  REQUIRE(r.error.kind == sim::ExecError::Kind::Errno);
+  CHECK(r.error.err == err);
+  CHECK(r.error.check.find(check_part) != std::string::npos);
+}
+
+void expect_kill(const sim::ExecResult& r, const std::string& check_part) {
+  INFO(r.error.message << " [" << r.error.check << "]");
+  REQUIRE(r.error.kind == sim::ExecError::Kind::Signal);
+  CHECK(r.error.name == "SIGSEGV");
+  CHECK(r.error.check.find(check_part) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("a well-formed static ET_EXEC maps and keeps the invariants", "[exec]") {
+  auto r = run(testing::build_elf(testing::tiny_static_spec()));
+  REQUIRE(r.ok());
+  CHECK(r.mm_vmas.check_invariants().empty());
+  CHECK(r.entry == 0x401000);
+  CHECK(r.rip == r.entry);
+  CHECK(!r.interp_base);
+  CHECK(r.stack.sp % 16 == 0);
+  // AT_PHDR: e_phoff inside the first PT_LOAD, which maps file offset 0 at 0x400000.
+  CHECK(r.phdr_addr == 0x400040);
+  // elf_brk = 0x401000 + 0x3000, page aligned; no [heap] VMA exists at exec time.
+  CHECK(r.mm.start_brk == 0x404000);
+  for (const auto& [s, v] : r.mm_vmas.vmas()) CHECK(sim::vma_name(r, v) != "[heap]");
+}
+
+TEST_CASE("header checks give ENOEXEC in the kernel's order", "[exec][hostile]") {
+  SECTION("bad magic") {
+    auto b = testing::build_elf(testing::tiny_static_spec());
+    b[1] = 'X';
+    expect_errno(run(b), ENOEXEC, "search_binary_handler");
+  }
+  SECTION("ET_REL") {
+    auto s = testing::tiny_static_spec();
+    s.e_type = 1;
+    expect_errno(run(testing::build_elf(s)), ENOEXEC, "load_elf_binary");
+  }
+  SECTION("i386 machine") {
+    auto s = testing::tiny_static_spec();
+    s.e_machine = 3;
+    expect_errno(run(testing::build_elf(s)), ENOEXEC, "elf_check_arch");
+  }
+  SECTION("e_phentsize 48") {
+    auto s = testing::tiny_static_spec();
+    s.e_phentsize = 48;
+    auto r = run(testing::build_elf(s));
+    expect_errno(r, ENOEXEC, "load_elf_phdrs");
+    CHECK(r.error.message == "e_phentsize is 48, the kernel requires 56");
+  }
+  SECTION("e_phnum 0") {
+    auto s = testing::tiny_static_spec();
+    s.e_phnum = 0;
+    expect_errno(run(testing::build_elf(s)), ENOEXEC, "load_elf_phdrs");
+  }
+  SECTION("e_phnum 65535") {
+    auto s = testing::tiny_static_spec();
+    s.e_phnum = 65535;
+    expect_errno(run(testing::build_elf(s)), ENOEXEC, "load_elf_phdrs");
+  }
+  SECTION("program headers past the end of the file") {
+    auto s = testing::tiny_static_spec();
+    s.e_phoff = 0x1f00;
+    expect_errno(run(testing::build_elf(s)), ENOEXEC, "load_elf_phdrs");
+  }
+  SECTION("e_phoff near 2^64") {
+    auto s = testing::tiny_static_spec();
+    s.e_phoff = ~uint64_t(0) - 8;
+    auto b = testing::build_elf(s);
+    expect_errno(run(b), ENOEXEC, "load_elf_phdrs");
+  }
+  SECTION("a short file is read as zero-padded, so it fails the magic") {
+    expect_errno(run({0x7f, 'E', 'L'}), ENOEXEC, "search_binary_handler");
+  }
+}
+
+TEST_CASE("PT_INTERP problems give the kernel's errno", "[exec][hostile]") {
+  auto with_interp = [](uint64_t filesz, std::string bytes) {
+    auto s = testing::tiny_static_spec();
+    s.phdrs.insert(s.phdrs.begin(), {3, 4, 0x800, 0x400800, filesz, filesz, 1});
+    s.blobs.push_back({0x800, bytes});
+    return s;
+  };
+  SECTION("size 1") { expect_errno(run(testing::build_elf(with_interp(1, std::string("\0", 1)))), ENOEXEC, "PT_INTERP"); }
+  SECTION("size above PATH_MAX") { expect_errno(run(testing::build_elf(with_interp(4097, ""))), ENOEXEC, "PT_INTERP"); }
+  SECTION("no terminating NUL") { expect_errno(run(testing::build_elf(with_interp(4, "/abc"))), ENOEXEC, "PT_INTERP"); }
+  SECTION("string past the end of the file") {
+    auto s = with_interp(16, "");
+    s.phdrs[0].offset = 0x10000;
+    expect_errno(run(testing::build_elf(s)), EIO, "PT_INTERP");
+  }
+  SECTION("interpreter missing") {
+    expect_errno(run(testing::build_elf(with_interp(5, std::string("/ld\0", 4) + std::string(1, '\0')))), ENOENT, "open_exec");
+  }
+  SECTION("interpreter not ELF") {
+    testing::MemFs fs;
+    fs.add("/ld", std::vector<uint8_t>(128, 'x'));
+    expect_errno(run(testing::build_elf(with_interp(4, std::string("/ld\0", 4))), fs), ELIBBAD, "interpreter");
+  }
+  SECTION("interpreter shorter than an ELF header") {
+    testing::MemFs fs;
+    fs.add("/ld", std::vector<uint8_t>(10, 'x'));
+    expect_errno(run(testing::build_elf(with_interp(4, std::string("/ld\0", 4))), fs), EIO, "interpreter header");
+  }
+  SECTION("interpreter for another architecture") {
+    testing::MemFs fs;
+    auto is = testing::tiny_static_spec();
+    is.e_machine = 3;
+    fs.add("/ld", testing::build_elf(is));
+    expect_errno(run(testing::build_elf(with_interp(4, std::string("/ld\0", 4))), fs), ELIBBAD, "elf_check_arch");
+  }
+  SECTION("interpreter is a directory") {
+    testing::MemFs fs;
+    fs.fail("/ld", EACCES);
+    expect_errno(run(testing::build_elf(with_interp(4, std::string("/ld\0", 4))), fs), EACCES, "open_exec");
+  }
+}
+
+TEST_CASE("failures after the point of no return kill the task", "[exec][hostile]") {
+  SECTION("p_filesz > p_memsz") {
+    auto s = testing::tiny_static_spec();
+    s.phdrs[1].filesz = 0x4000;
+    expect_kill(run(testing::build_elf(s)), "segment bounds");
+  }
+  SECTION("a segment past TASK_SIZE") {
+    auto s = testing::tiny_static_spec();
+    s.phdrs[1].vaddr = 0x7ffffffff000;
+    s.phdrs[1].offset = 0x1000;
+    expect_kill(run(testing::build_elf(s)), "");
+  }
+  SECTION("p_offset and p_vaddr not congruent") {
+    auto s = testing::tiny_static_spec();
+    s.phdrs[1].offset = 0x1010;
+    expect_kill(run(testing::build_elf(s)), "elf_load");
+  }
+  SECTION("ET_EXEC colliding with the stack") {
+    auto s = testing::tiny_static_spec();
+    s.phdrs[0].vaddr = 0x7fffffff0000;
+    expect_kill(run(testing::build_elf(s)), "MAP_FIXED_NOREPLACE");
+  }
+  SECTION("ET_DYN whose PT_LOADs span nothing") {
+    auto s = testing::tiny_static_spec();
+    s.e_type = 3;
+    s.phdrs = {{1, 5, 0, 0, 0, 0, 0x1000}};
+    expect_kill(run(testing::build_elf(s)), "total_mapping_size");
+  }
+}
+
+TEST_CASE("argument limits give E2BIG", "[exec]") {
+  SECTION("one string longer than MAX_ARG_STRLEN") {
+    auto r = run(testing::build_elf(testing::tiny_static_spec()), {}, {"/t", std::string(131072, 'a')});
+    expect_errno(r, E2BIG, "valid_arg_len");
+  }
+  SECTION("strings beyond a quarter of the stack limit") {
+    std::vector<std::string> argv{"/t"};
+    for (int i = 0; i < 60; ++i) argv.push_back(std::string(100000, 'a'));
+    expect_errno(run(testing::build_elf(testing::tiny_static_spec()), {}, argv), E2BIG, "copy_strings");
+  }
+  SECTION("argc 0 gains an empty argv[0]") {
+    auto r = run(testing::build_elf(testing::tiny_static_spec()), {}, {});
+    REQUIRE(r.ok());
+    CHECK(r.stack.argc == 1);
+    CHECK(r.stack.argv.at(0).empty());
+  }
+}
+
+TEST_CASE("a #! script is reported with its interpreter", "[exec]") {
+  std::string text = "#!/bin/sh -e\necho hi\n";
+  auto r = run(std::vector<uint8_t>(text.begin(), text.end()));
+  REQUIRE(r.error.kind == sim::ExecError::Kind::Script);
+  CHECK(r.error.script_interpreter == "/bin/sh");
+}

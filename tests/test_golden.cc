@@ -1,0 +1,125 @@
+// Golden tests: replay kernel captures recorded by testdata/golden/record.sh (execmap verify
+// --save-capture on the real kernel) through the simulator, without ptrace. The host values
+// come from the capture's own auxv and maps, and each file's identity from its maps lines.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "cli/compare.h"
+#include "loader/exec_file.h"
+#include "sim/exec.h"
+
+using namespace execmap;
+
+namespace {
+
+std::string basename_of(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+// Wraps a host file but reports the identity the capture recorded (inode, device and path
+// differ from machine to machine and clone to clone).
+class RecordedFile final : public loader::ExecFile {
+ public:
+  RecordedFile(std::unique_ptr<loader::ExecFile> f, loader::FileIdentity id)
+      : f_(std::move(f)), id_(std::move(id)) {}
+  const loader::FileIdentity& identity() const override { return id_; }
+  uint64_t size() const override { return f_->size(); }
+  int64_t read_at(uint64_t off, void* out, uint64_t len) const override {
+    return f_->read_at(off, out, len);
+  }
+
+ private:
+  std::unique_ptr<loader::ExecFile> f_;
+  loader::FileIdentity id_;
+};
+
+class GoldenFs final : public loader::FileSystem {
+ public:
+  GoldenFs(std::string exe_as_given, std::string exe_on_disk, const std::string& maps)
+      : exe_(std::move(exe_as_given)), exe_disk_(std::move(exe_on_disk)) {
+    std::istringstream in(maps);
+    std::string line;
+    while (std::getline(in, line)) {
+      unsigned long long s, e, off, ino;
+      unsigned maj, min;
+      char perms[5];
+      int n = 0;
+      if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
+                      &min, &ino, &n) < 7 || ino == 0)
+        continue;
+      loader::FileIdentity id{maj, min, ino, line.substr(line.find('/'))};
+      ids_[basename_of(id.path)] = id;
+    }
+  }
+  loader::OpenResult open_exec(const std::string& path) const override {
+    std::string disk = path == exe_ ? exe_disk_ : path;
+    loader::OpenResult r = host_.open_exec(disk);
+    if (!r.file) return r;
+    char* real = ::realpath(disk.c_str(), nullptr);
+    std::string key = basename_of(path == exe_ ? exe_ : (real ? real : disk));
+    std::free(real);
+    auto it = ids_.find(key);
+    if (it != ids_.end()) r.file = std::make_unique<RecordedFile>(std::move(r.file), it->second);
+    return r;
+  }
+
+ private:
+  std::string exe_, exe_disk_;
+  std::map<std::string, loader::FileIdentity> ids_;
+  loader::HostFileSystem host_;
+};
+
+std::vector<std::string> capture_files() {
+  std::vector<std::string> out;
+  std::string dir = std::string(EXECMAP_GOLDEN_DIR) + "/captures";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(dir + "/" + n);
+    }
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("golden kernel captures replay exactly", "[golden]") {
+  auto files = capture_files();
+  REQUIRE(files.size() >= 7);
+  for (const auto& path : files) {
+    {
+      std::ifstream f(path);
+      nlohmann::json j = nlohmann::json::parse(f);
+      sim::ExecRequest req;
+      req.filename = j.at("path");
+      req.argv = j.at("argv").get<std::vector<std::string>>();
+      req.envp = j.at("envp").get<std::vector<std::string>>();
+      req.profile = cli::profile_from_capture(j);
+      std::string on_disk = std::string(EXECMAP_GOLDEN_DIR) + "/bin/" + basename_of(req.filename);
+      live::Capture cap = cli::capture_from_json(j);
+      GoldenFs fs(req.filename, on_disk, cap.maps);
+      // A dynamic capture depends on this machine's ld.so being the one recorded.
+      if (cap.maps.find("ld-linux-x86-64.so.2") != std::string::npos) {
+        std::ifstream sz(std::string(EXECMAP_GOLDEN_DIR) + "/captures/ldso-size");
+        uint64_t recorded = 0;
+        sz >> recorded;
+        struct stat st;
+        if (::stat("/lib64/ld-linux-x86-64.so.2", &st) != 0 || uint64_t(st.st_size) != recorded) {
+          WARN("SKIPPED " << basename_of(path) << ": this machine's ld.so is not the recorded one");
+          continue;
+        }
+      }
+      sim::ExecResult r = sim::simulate_exec(req, fs);
+      cli::Comparison cmp = cli::compare(r, cap);
+      INFO(cli::render_comparison(cmp, r, cap));
+      CHECK(cmp.exact);
+    }
+  }
+}
