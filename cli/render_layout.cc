@@ -118,12 +118,12 @@ std::string render_table(const sim::ExecResult& r,
                          const std::vector<std::vector<loader::Section>>& sections) {
   std::string out;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%-14s %-14s %10s %-4s %-12s %s\n", "START", "END", "SIZE",
+  std::snprintf(buf, sizeof buf, "%-14s %-14s %10s %-4s %-14s %s\n", "START", "END", "SIZE",
                 "PERM", "ROLE", "CONTENTS");
   out += buf;
   auto row = [&](uint64_t s, uint64_t e, const std::string& perms, const std::string& role,
                  const std::string& what) {
-    std::snprintf(buf, sizeof buf, "%014llx %014llx %10s %-4s %-12s ", (unsigned long long)s,
+    std::snprintf(buf, sizeof buf, "%014llx %014llx %10s %-4s %-14s ", (unsigned long long)s,
                   (unsigned long long)e, human_size(e - s).c_str(), perms.substr(0, 3).c_str(),
                   role.c_str());
     out += buf;
