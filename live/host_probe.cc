@@ -112,8 +112,26 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
   if (getrlimit(RLIMIT_STACK, &rl) == 0)
     h.stack_rlimit = rl.rlim_cur == RLIM_INFINITY ? sim::kRlimInfinity : rl.rlim_cur;
 
+  if (getrlimit(RLIMIT_DATA, &rl) == 0)
+    h.data_rlimit = rl.rlim_cur == RLIM_INFINITY ? sim::kRlimInfinity : rl.rlim_cur;
+
   std::string v;
   if (read_file("/proc/sys/vm/mmap_min_addr", &v)) profile->mmap_min_addr = std::stoull(v);
+  if (read_file("/proc/sys/vm/overcommit_memory", &v)) h.overcommit_memory = std::stoull(v);
+  // totalram_pages() + total_swap_pages, in pages: MemTotal and SwapTotal are in KiB.
+  if (read_file("/proc/meminfo", &v)) {
+    unsigned long long total_kb = 0, swap_kb = 0;
+    std::istringstream mi(v);
+    std::string key;
+    unsigned long long n;
+    std::string unit;
+    while (mi >> key >> n) {
+      std::getline(mi, unit);
+      if (key == "MemTotal:") total_kb = n;
+      if (key == "SwapTotal:") swap_kb = n;
+    }
+    h.commit_limit_pages = (total_kb + swap_kb) * 1024 / profile->page_size;
+  }
   return ok;
 }
 

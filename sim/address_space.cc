@@ -51,7 +51,8 @@ bool AddressSpace::mergeable(const Vma& a, const Vma& b) {
   if (a.end != b.start) return false;
   if (a.kind != b.kind || a.kind == Vma::Kind::Special || a.kind == Vma::Kind::Stack)
     return false;
-  if (a.prot != b.prot || a.shared != b.shared || a.file != b.file) return false;
+  if (a.prot != b.prot || a.shared != b.shared || a.accounted != b.accounted || a.file != b.file)
+    return false;
   return a.pgoff + (a.end - a.start) == b.pgoff;
 }
 
@@ -73,10 +74,10 @@ void AddressSpace::merge_around(uint64_t start) {
   }
 }
 
-void AddressSpace::map(const Vma& v) {
+void AddressSpace::map(const Vma& v, bool merge) {
   unmap(v.start, v.end);
   vmas_.emplace(v.start, v);
-  merge_around(v.start);
+  if (merge) merge_around(v.start);
 }
 
 bool AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
@@ -90,6 +91,9 @@ bool AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
   std::vector<uint64_t> starts;
   for (auto it = vmas_.lower_bound(start); it != vmas_.end() && it->first < end; ++it) {
     it->second.prot = prot;
+    // mprotect_fixup(): private memory made writable is charged and keeps VM_ACCOUNT.
+    if ((prot & PROT_W) && !it->second.shared && it->second.kind != Vma::Kind::Special)
+      it->second.accounted = true;
     starts.push_back(it->first);
   }
   // vma_modify_flags() tries to merge each changed piece with its neighbours.

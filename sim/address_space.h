@@ -18,6 +18,7 @@ struct Vma {
   uint64_t start = 0, end = 0;
   uint32_t prot = 0;      // PROT_R | PROT_W | PROT_X
   bool shared = false;    // VM_MAYSHARE: 's' in /proc/PID/maps
+  bool accounted = false; // VM_ACCOUNT: private writable memory; never cleared by mprotect
   Kind kind = Kind::Anon;
   int file = -1;          // open-file instance (vm_file); -1 when anonymous
   uint64_t pgoff = 0;     // file offset in bytes (vm_pgoff << PAGE_SHIFT); for anonymous
@@ -28,7 +29,8 @@ struct Vma {
   bool growsdown() const { return kind == Kind::Stack; }
   bool operator==(const Vma& o) const {
     return start == o.start && end == o.end && prot == o.prot && shared == o.shared &&
-           kind == o.kind && file == o.file && pgoff == o.pgoff && name == o.name;
+           accounted == o.accounted && kind == o.kind && file == o.file && pgoff == o.pgoff &&
+           name == o.name;
   }
 };
 
@@ -50,8 +52,9 @@ class AddressSpace {
   // Removes [start, end), splitting VMAs that straddle either edge (do_vmi_munmap).
   void unmap(uint64_t start, uint64_t end);
   // MAP_FIXED semantics: unmaps whatever is in [v.start, v.end), inserts v, and merges it
-  // with compatible neighbours as vma_merge_new_range() does.
-  void map(const Vma& v);
+  // with compatible neighbours as vma_merge_new_range() does (unless merge is false, as for
+  // a new brk VMA, which do_brk_flags() creates without trying to merge).
+  void map(const Vma& v, bool merge = true);
   // Changes protection of [start, end) (mprotect_fixup): split, then merge with neighbours.
   // Returns false if part of the range is unmapped (the kernel's ENOMEM).
   bool protect(uint64_t start, uint64_t end, uint32_t prot);

@@ -8,6 +8,7 @@
 #include "loader/checked.h"
 #include "loader/elf_defs.h"
 #include "sim/stack_builder.h"
+#include "sim/vm.h"
 
 namespace execmap::sim {
 namespace {
@@ -15,9 +16,6 @@ namespace {
 using elf::Phdr;
 
 constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
-
-// mmap flags the passes use (include/uapi/asm-generic/mman*.h semantics).
-enum MapFlags : uint32_t { MAP_FIXED_ = 1, MAP_FIXED_NOREPLACE_ = 2 };
 
 // Deterministic stand-in for get_random_long(): splitmix64 over the request seed.
 class Rng {
@@ -34,19 +32,11 @@ class Rng {
   uint64_t s_;
 };
 
-// A "negative errno or address" value, as the kernel's unsigned long returns.
-struct MapRet {
-  bool ok = true;
-  int err = 0;
-  uint64_t addr = 0;
-  static MapRet error(int e) { return MapRet{false, e, 0}; }
-  static MapRet at(uint64_t a) { return MapRet{true, 0, a}; }
-};
-
 class ExecSim {
  public:
   ExecSim(const ExecRequest& req, const loader::FileSystem& fs, ExecResult& r)
-      : req_(req), fs_(fs), P_(req.profile), r_(r), rng_(req.seed), page_(P_.page_size) {
+      : req_(req), fs_(fs), P_(req.profile), r_(r), rng_(req.seed), page_(P_.page_size),
+        vm_(P_, r_.mm_vmas, r_.mm) {
     r_.profile = P_;
     r_.mm_vmas = AddressSpace(P_.page_size, P_.stack_guard_gap);
   }
@@ -422,140 +412,32 @@ class ExecSim {
     return true;
   }
 
-  // ---- vm_mmap / do_mmap / get_unmapped_area ---------------------------------------------
-  uint64_t mmap_high_limit() const { return r_.mm.mmap_base; }
-
-  // mm_get_unmapped_area_vmflags() -> arch_get_unmapped_area_topdown() for x86_64.
-  MapRet arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags) {
-    if (len > P_.task_size) return MapRet::error(ENOMEM);
-    if (flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) return MapRet::at(addr);
-    if (addr) {
-      addr = page_start(addr, page_);
-      // mmap_address_hint_valid(): inside the task and not straddling the 47-bit window.
-      bool valid = !(P_.task_size - len < addr);
-      if (valid) {
-        const Vma* v = r_.mm_vmas.find_vma(addr);
-        if (!v || addr + len <= r_.mm_vmas.vm_start_gap(*v)) return MapRet::at(addr);
-      }
-    }
-    auto a = r_.mm_vmas.unmapped_area_topdown(len, page_, mmap_high_limit());
-    if (a) return MapRet::at(*a);
-    // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
-    a = r_.mm_vmas.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size);
-    if (a) return MapRet::at(*a);
-    return MapRet::error(ENOMEM);
-  }
-
-  // __get_unmapped_area(): files on ext4 go through thp_get_unmapped_area(), which pads the
-  // request by PMD_SIZE and aligns (addr - off) to it when the file range spans a PMD.
-  MapRet get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, uint64_t off,
-                           uint32_t flags) {
-    if (len > P_.task_size) return MapRet::error(ENOMEM);
-    MapRet ret = MapRet::error(ENOMEM);
-    bool done = false;
-    bool thp = (is_file && P_.file_thp_align) ||
-               (!is_file && !addr && len % P_.pmd_size == 0);
-    if (thp && !(flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_))) {
-      uint64_t size = P_.pmd_size;
-      uint64_t off_end = off + len;
-      uint64_t off_align = (off + size - 1) & ~(size - 1);
-      uint64_t len_pad = len + size;
-      bool fits = !(off_end <= off_align || off_end - off_align < size) && len_pad >= len &&
-                  off + len_pad >= off;
-      if (fits) {
-        MapRet r = arch_unmapped_area(addr, len_pad, flags);
-        if (r.ok) {
-          if (r.addr == addr) {
-            ret = r;
-          } else {
-            uint64_t off_sub = (off - r.addr) & (size - 1);
-            ret = MapRet::at(off_sub == 0 ? r.addr + size : r.addr + off_sub);
-          }
-          done = true;
-        }
-      }
-    }
-    if (!done) ret = arch_unmapped_area(addr, len, flags);
-    if (!ret.ok) return ret;
-    if (ret.addr > P_.task_size - len) return MapRet::error(ENOMEM);
-    if (ret.addr & (page_ - 1)) return MapRet::error(EINVAL);
-    return ret;
-  }
-
-  // vm_mmap() of a private file mapping (or anonymous when file < 0).
-  MapRet vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags,
-                 uint64_t off) {
-    uint64_t alen = page_align(len, page_);
-    if (off + alen < off) return MapRet::error(EINVAL);
-    if (off & (page_ - 1)) return MapRet::error(EINVAL);
-    if (!len) return MapRet::error(EINVAL);
-    if (!alen) return MapRet::error(ENOMEM);
-    uint64_t pgoff = off / page_;
-    if (pgoff + alen / page_ < pgoff) return MapRet::error(EOVERFLOW);
-    MapRet a = get_unmapped_area(file >= 0, addr, alen, off, flags);
-    if (!a.ok) return a;
-    if (flags & MAP_FIXED_NOREPLACE_)
-      if (r_.mm_vmas.intersects(a.addr, a.addr + alen)) return MapRet::error(EEXIST);
-    // file_mmap_ok(): the range must stay inside MAX_LFS_FILESIZE.
-    if (file >= 0) {
-      uint64_t maxsize = (1ull << 63) - 1;
-      if (alen > maxsize || pgoff > (maxsize - alen) / page_) return MapRet::error(EOVERFLOW);
-    }
-    Vma v;
-    v.start = a.addr;
-    v.end = a.addr + alen;
-    v.prot = prot;
-    v.kind = file >= 0 ? Vma::Kind::File : Vma::Kind::Anon;
-    v.file = file;
-    v.pgoff = file >= 0 ? off : a.addr;
-    r_.mm_vmas.map(v);
-    return a;
-  }
-
-  // vm_brk_flags(): an anonymous rw- (or rwx) mapping that replaces whatever is there.
-  int vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
-    uint64_t len = page_align(request, page_);
-    if (len < request) return -ENOMEM;
-    if (!len) return 0;
-    // check_brk_limits() -> get_unmapped_area(MAP_FIXED)
-    if (len > P_.task_size || addr > P_.task_size - len) return -ENOMEM;
-    if (addr & (page_ - 1)) return -EINVAL;
-    Vma v;
-    v.start = addr;
-    v.end = addr + len;
-    v.prot = PROT_R | PROT_W | (exec ? PROT_X : 0);
-    v.kind = Vma::Kind::Anon;
-    v.pgoff = addr;
-    r_.mm_vmas.map(v);
-    return 0;
-  }
-
   // elf_map(): map p_filesz (page-rounded) at addr; with total_size, reserve the whole image
   // first and unmap the tail, so holes between segments stay unmapped.
-  MapRet elf_map(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
+  MapResult elf_map(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
                  uint64_t total_size) {
     uint64_t size = ph.p_filesz + page_offset(ph.p_vaddr, page_);
     uint64_t off = ph.p_offset - page_offset(ph.p_vaddr, page_);
     addr = page_start(addr, page_);
     size = page_align(size, page_);
-    if (!size) return MapRet::at(addr);
-    MapRet m;
+    if (!size) return MapResult::at(addr);
+    MapResult m;
     if (total_size) {
       total_size = page_align(total_size, page_);
-      m = vm_mmap(file, addr, total_size, prot, flags, off);
+      m = vm_.vm_mmap(file, addr, total_size, prot, flags, off);
       if (m.ok && m.addr < P_.task_size) r_.mm_vmas.unmap(m.addr + size, m.addr + total_size);
     } else {
-      m = vm_mmap(file, addr, size, prot, flags, off);
+      m = vm_.vm_mmap(file, addr, size, prot, flags, off);
     }
     return m;
   }
 
   // elf_load(): elf_map() plus the bss: padzero() of the last file page, then vm_brk_flags()
   // for whole pages up to p_memsz.
-  MapRet elf_load(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
+  MapResult elf_load(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
                   uint64_t total_size, std::vector<std::string>* notes) {
     uint64_t zero_start, zero_end;
-    MapRet map;
+    MapResult map;
     if (ph.p_filesz) {
       map = elf_map(file, addr, ph, prot, flags, total_size);
       if (!map.ok || map.addr >= P_.task_size) return map;
@@ -568,15 +450,15 @@ class ExecSim {
       if (ph.p_memsz > ph.p_filesz && page_offset(zero_start, page_) && notes)
         notes->push_back("padzero " + hex(zero_start) + "-" + hex(page_align(zero_start, page_)));
     } else {
-      map = MapRet::at(page_start(addr, page_));
+      map = MapResult::at(page_start(addr, page_));
       zero_start = map.addr;
       zero_end = zero_start + page_offset(ph.p_vaddr, page_) + ph.p_memsz;
     }
     if (ph.p_memsz > ph.p_filesz) {
       zero_start = page_align(zero_start, page_);
       zero_end = page_align(zero_end, page_);
-      int err = vm_brk_flags(zero_start, zero_end - zero_start, prot & PROT_X);
-      if (err) return MapRet::error(-err);
+      int err = vm_.vm_brk_flags(zero_start, zero_end - zero_start, prot & PROT_X);
+      if (err) return MapResult::error(-err);
       if (notes && zero_end > zero_start)
         notes->push_back("bss " + hex(zero_start) + "-" + hex(zero_end) + " (vm_brk_flags)");
     }
@@ -616,7 +498,7 @@ class ExecSim {
     return static_cast<int>(r_.files.size() - 1);
   }
 
-  static std::string map_error(const MapRet& m) {
+  static std::string map_error(const MapResult& m) {
     return m.ok ? "address " + hex(m.addr) + " is past TASK_SIZE" : errno_name(m.err);
   }
 
@@ -636,9 +518,9 @@ class ExecSim {
       uint64_t total_size = 0;
       std::vector<std::string> notes;
       if (!first_pt_load) {
-        flags |= MAP_FIXED_;
+        flags |= kMapFixed;
       } else if (ehdr_.e_type == elf::ET_EXEC) {
-        flags |= MAP_FIXED_NOREPLACE_;
+        flags |= kMapFixedNoreplace;
       } else {
         total_size = total_mapping_size(phdrs_, page_);
         if (!total_size)
@@ -650,18 +532,18 @@ class ExecSim {
           load_bias = P_.elf_et_dyn_base;
           load_bias += arch_mmap_rnd();
           if (alignment) load_bias &= ~(alignment - 1);
-          flags |= MAP_FIXED_NOREPLACE_;
+          flags |= kMapFixedNoreplace;
           notes.push_back("PIE: load_bias from ELF_ET_DYN_BASE, alignment " + hex(alignment));
         } else if (alignment > page_) {
           // Probe where the image would go, release it, then align down and map there.
-          MapRet probe = elf_load(file, 0, ph, prot, flags, total_size, nullptr);
+          MapResult probe = elf_load(file, 0, ph, prot, flags, total_size, nullptr);
           if (!probe.ok || probe.addr >= P_.task_size)
             return fail_kill(probe.ok ? EINVAL : probe.err, "elf_load",
                              "no room for the image: " + map_error(probe));
           load_bias = probe.addr;
           r_.mm_vmas.unmap(load_bias, load_bias + page_align(total_size, page_));
           load_bias &= ~(alignment - 1);
-          flags |= MAP_FIXED_NOREPLACE_;
+          flags |= kMapFixedNoreplace;
           notes.push_back("loader: probed the mmap area, aligned down to " + hex(alignment));
         } else {
           load_bias = 0;
@@ -669,7 +551,7 @@ class ExecSim {
         }
         load_bias = page_start(load_bias - vaddr, page_);
       }
-      MapRet m = elf_load(file, load_bias + vaddr, ph, prot, flags, total_size, &notes);
+      MapResult m = elf_load(file, load_bias + vaddr, ph, prot, flags, total_size, &notes);
       if (!m.ok || m.addr >= P_.task_size) {
         if (!m.ok && m.err == EEXIST)
           return fail_kill(EEXIST, "elf_map: MAP_FIXED_NOREPLACE",
@@ -753,9 +635,9 @@ class ExecSim {
       uint32_t flags = 0;
       uint32_t prot = make_prot(ph.p_flags);
       uint64_t vaddr = ph.p_vaddr;
-      if (iehdr_.e_type == elf::ET_EXEC || load_addr_set) flags |= MAP_FIXED_;
+      if (iehdr_.e_type == elf::ET_EXEC || load_addr_set) flags |= kMapFixed;
       else if (no_base && iehdr_.e_type == elf::ET_DYN) load_addr = 0 - vaddr;
-      MapRet m = elf_load(file, load_addr + vaddr, ph, prot, flags, total_size, &notes);
+      MapResult m = elf_load(file, load_addr + vaddr, ph, prot, flags, total_size, &notes);
       total_size = 0;
       if (!m.ok || m.addr >= P_.task_size)
         return bad(m.ok ? EINVAL : m.err, "mapping segment " + std::to_string(i) + " failed: " +
@@ -791,7 +673,7 @@ class ExecSim {
     uint64_t total = 0;
     for (const auto& s : P_.host.vdso_block) total += s.size;
     if (!total) return true;
-    MapRet a = get_unmapped_area(false, 0, total, 0, 0);
+    MapResult a = vm_.get_unmapped_area(false, 0, total, 0, 0);
     if (!a.ok) return fail_kill(a.err, "map_vdso", "no room for the vdso");
     uint64_t at = a.addr;
     std::vector<std::string> notes;
@@ -917,6 +799,7 @@ class ExecSim {
   ExecResult& r_;
   Rng rng_;
   uint64_t page_;
+  VmOps vm_;
 
   std::unique_ptr<loader::ExecFile> file_, interp_;
   std::string interp_path_;

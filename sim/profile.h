@@ -32,6 +32,11 @@ struct HostValues {
   uint64_t uid = 0, euid = 0, gid = 0, egid = 0;
   uint64_t secure = 0;             // bprm->secureexec
   uint64_t stack_rlimit = 8ull << 20;  // RLIMIT_STACK rlim_cur (bprm->rlim_stack)
+  uint64_t data_rlimit = kRlimInfinity;  // RLIMIT_DATA rlim_cur (check_data_rlimit in brk)
+  // vm.overcommit_memory and, for mode 0, totalram_pages() + total_swap_pages: the largest
+  // single charge __vm_enough_memory() allows (MemTotal + SwapTotal of /proc/meminfo).
+  uint64_t overcommit_memory = 0;
+  uint64_t commit_limit_pages = 0;  // 0: unknown, no limit applied
   // map_vdso(): [vvar] 4 pages, [vvar_vclock] 2 pages, [vdso] 2 pages on 6.18 x86_64.
   std::vector<SpecialMapping> vdso_block = {
       {"[vvar]", 0x4000, 1}, {"[vvar_vclock]", 0x2000, 1}, {"[vdso]", 0x2000, 5}};

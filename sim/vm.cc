@@ -1,0 +1,215 @@
+// Memory-mapping system calls as the 6.18 kernel performs them, on the simulated mm.
+#include "sim/vm.h"
+
+#include <cerrno>
+
+#include "loader/checked.h"
+
+namespace execmap::sim {
+
+MapResult VmOps::arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags) const {
+  const uint64_t page = P_.page_size;
+  if (len > P_.task_size) return MapResult::error(ENOMEM);
+  if (flags & (kMapFixed | kMapFixedNoreplace)) return MapResult::at(addr);
+  if (addr) {
+    addr = page_start(addr, page);
+    // mmap_address_hint_valid(): inside the task.
+    if (!(P_.task_size - len < addr)) {
+      const Vma* v = as_.find_vma(addr);
+      if (!v || addr + len <= as_.vm_start_gap(*v)) return MapResult::at(addr);
+    }
+  }
+  if (auto a = as_.unmapped_area_topdown(len, page, mm_.mmap_base)) return MapResult::at(*a);
+  // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
+  if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size))
+    return MapResult::at(*a);
+  return MapResult::error(ENOMEM);
+}
+
+MapResult VmOps::get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, uint64_t off,
+                                   uint32_t flags) const {
+  const uint64_t page = P_.page_size;
+  if (len > P_.task_size) return MapResult::error(ENOMEM);
+  MapResult ret = MapResult::error(ENOMEM);
+  bool done = false;
+  bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
+  bool thp = (is_file && P_.file_thp_align) || (!is_file && !addr && len % P_.pmd_size == 0);
+  if (thp && !fixed) {
+    // __thp_get_unmapped_area()
+    const uint64_t size = P_.pmd_size;
+    uint64_t off_end = off + len;
+    uint64_t off_align = (off + size - 1) & ~(size - 1);
+    uint64_t len_pad = len + size;
+    bool fits = !(off_end <= off_align || off_end - off_align < size) && len_pad >= len &&
+                off + len_pad >= off;
+    if (fits) {
+      MapResult r = arch_unmapped_area(addr, len_pad, flags);
+      if (r.ok) {
+        if (r.addr == addr) {
+          ret = r;  // "Do not try to align to THP boundary if allocation at the hint succeeds."
+        } else {
+          uint64_t off_sub = (off - r.addr) & (size - 1);
+          ret = MapResult::at(off_sub == 0 ? r.addr + size : r.addr + off_sub);
+        }
+        done = true;
+      }
+    }
+  }
+  if (!done) ret = arch_unmapped_area(addr, len, flags);
+  if (!ret.ok) return ret;
+  if (ret.addr > P_.task_size - len) return MapResult::error(ENOMEM);
+  if (ret.addr & (page - 1)) return MapResult::error(EINVAL);
+  return ret;
+}
+
+bool VmOps::enough_memory(uint64_t bytes) const {
+  // __vm_enough_memory() with vm.overcommit_memory = 0 (OVERCOMMIT_GUESS): one request may
+  // not exceed total RAM plus swap.
+  if (P_.host.overcommit_memory != 0 || !P_.host.commit_limit_pages) return true;
+  return bytes / P_.page_size <= P_.host.commit_limit_pages;
+}
+
+MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags,
+                         uint64_t off) {
+  const uint64_t page = P_.page_size;
+  // vm_mmap(): the offset must be page aligned and must not wrap.
+  uint64_t alen = page_align(len, page);
+  if (off + alen < off) return MapResult::error(EINVAL);
+  if (off & (page - 1)) return MapResult::error(EINVAL);
+  // do_mmap()
+  if (!len) return MapResult::error(EINVAL);
+  if (!alen) return MapResult::error(ENOMEM);
+  uint64_t pgoff = off / page;
+  if (pgoff + alen / page < pgoff) return MapResult::error(EOVERFLOW);
+  bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
+  if (!fixed && addr) {
+    // round_hint_to_min()
+    addr = page_start(addr, page);
+    if (addr < P_.mmap_min_addr) addr = page_align(P_.mmap_min_addr, page);
+  }
+  MapResult a = get_unmapped_area(file >= 0, addr, alen, off, flags);
+  if (!a.ok) return a;
+  if (flags & kMapFixedNoreplace)
+    if (as_.intersects(a.addr, a.addr + alen)) return MapResult::error(EEXIST);
+  if (file >= 0) {
+    // file_mmap_ok(): the range must stay inside MAX_LFS_FILESIZE.
+    uint64_t maxsize = (1ull << 63) - 1;
+    if (alen > maxsize || pgoff > (maxsize - alen) / page) return MapResult::error(EOVERFLOW);
+  }
+  bool shared = flags & kMapShared;
+  // accountable_mapping(): private writable memory is charged (and marked VM_ACCOUNT).
+  bool accounted = !shared && (prot & PROT_W);
+  if (accounted && !enough_memory(alen)) return MapResult::error(ENOMEM);
+  Vma v;
+  v.start = a.addr;
+  v.end = a.addr + alen;
+  v.prot = prot;
+  v.shared = shared;
+  v.accounted = accounted;
+  v.kind = file >= 0 ? Vma::Kind::File : Vma::Kind::Anon;
+  v.file = file;
+  v.pgoff = file >= 0 ? off : a.addr;
+  as_.map(v);
+  return a;
+}
+
+int VmOps::vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
+  const uint64_t page = P_.page_size;
+  uint64_t len = page_align(request, page);
+  if (len < request) return -ENOMEM;
+  if (!len) return 0;
+  // check_brk_limits() -> get_unmapped_area(MAP_FIXED)
+  if (len > P_.task_size || addr > P_.task_size - len) return -ENOMEM;
+  if (addr & (page - 1)) return -EINVAL;
+  if (!enough_memory(len)) return -ENOMEM;
+  Vma v;
+  v.start = addr;
+  v.end = addr + len;
+  v.prot = PROT_R | PROT_W | (exec ? PROT_X : 0);
+  v.accounted = true;
+  v.kind = Vma::Kind::Anon;
+  v.pgoff = addr;
+  as_.map(v);
+  return 0;
+}
+
+int VmOps::munmap(uint64_t addr, uint64_t len) {
+  const uint64_t page = P_.page_size;
+  // do_vmi_munmap()
+  if ((addr & (page - 1)) || addr > P_.task_size || len > P_.task_size - addr) return -EINVAL;
+  uint64_t end = addr + page_align(len, page);
+  if (end == addr) return -EINVAL;
+  as_.unmap(addr, end);
+  return 0;
+}
+
+int VmOps::mprotect(uint64_t addr, uint64_t len, uint32_t prot) {
+  const uint64_t page = P_.page_size;
+  if (addr & (page - 1)) return -EINVAL;
+  if (!len) return 0;
+  len = page_align(len, page);
+  uint64_t end = addr + len;
+  if (end <= addr) return -ENOMEM;
+  const Vma* first = as_.find_vma(addr);
+  if (!first || first->start >= end || first->start > addr) return -ENOMEM;
+  // Walk the contiguous VMAs from addr; a hole stops the walk after the part before it.
+  uint64_t tmp = addr;
+  while (tmp < end) {
+    const Vma* v = as_.vma_at(tmp);
+    if (!v) break;
+    tmp = std::min(v->end, end);
+  }
+  as_.protect(addr, tmp, prot);
+  return tmp < end ? -ENOMEM : 0;
+}
+
+uint64_t VmOps::brk(uint64_t newbrk_req) {
+  const uint64_t page = P_.page_size;
+  uint64_t origbrk = mm_.brk;
+  uint64_t brk = newbrk_req;
+  // !CONFIG_COMPAT_BRK: the break may not go below start_brk.
+  if (brk < mm_.start_brk) return origbrk;
+  // check_data_rlimit()
+  if (P_.host.data_rlimit != kRlimInfinity &&
+      (brk - mm_.start_brk) + (mm_.end_data - mm_.start_data) > P_.host.data_rlimit)
+    return origbrk;
+  uint64_t newbrk = page_align(brk, page);
+  uint64_t oldbrk = page_align(mm_.brk, page);
+  if (oldbrk == newbrk) {
+    mm_.brk = brk;
+    return brk;
+  }
+  if (brk <= mm_.brk) {
+    // "Always allow shrinking brk": unmap [newbrk, oldbrk) from the brk VMA.
+    const Vma* v = as_.find_vma(newbrk);
+    if (!v || v->start >= oldbrk) return origbrk;
+    mm_.brk = brk;
+    as_.unmap(newbrk, oldbrk);
+    return brk;
+  }
+  if (oldbrk > P_.task_size || newbrk - oldbrk > P_.task_size - oldbrk) return origbrk;
+  // The next VMA must stay beyond the guard gap of the expansion.
+  const Vma* next = as_.find_vma(oldbrk);
+  if (next && newbrk + page > as_.vm_start_gap(*next)) return origbrk;
+  if (!enough_memory(newbrk - oldbrk)) return origbrk;
+  // do_brk_flags(): extend the brk VMA (vma_prev_limit(start_brk)) or create a new one that
+  // merges with nothing.
+  const Vma* prev = oldbrk ? as_.vma_at(oldbrk - 1) : nullptr;
+  bool extend = prev && prev->start >= mm_.start_brk && prev->kind == Vma::Kind::Anon &&
+                prev->prot == (PROT_R | PROT_W) && prev->accounted && !prev->shared;
+  Vma v;
+  v.start = oldbrk;
+  v.end = newbrk;
+  v.prot = PROT_R | PROT_W;
+  v.accounted = true;
+  v.kind = Vma::Kind::Anon;
+  v.pgoff = oldbrk;
+  if (extend)
+    as_.map(v);
+  else
+    as_.map(v, /*merge=*/false);
+  mm_.brk = brk;
+  return brk;
+}
+
+}  // namespace execmap::sim
