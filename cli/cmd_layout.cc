@@ -22,21 +22,18 @@ CLI::App* setup_layout(CLI::App& app, LayoutOptions& o) {
   CLI::App* sub = app.add_subcommand(
       "layout", "Predict the address space execve() builds, as /proc/PID/maps shows it at the "
                 "first instruction");
-  add_exec_options(sub, o.exec, {"table", "maps", "json"}, "table");
+  sub->add_option("--ops", o.ops,
+                  "After the exec, apply this script of brk/mmap/munmap/mprotect operations");
+  add_exec_options(sub, o.exec, {"table", "maps", "json", "diagram"}, "table");
   return sub;
 }
 
 int run_layout(const LayoutOptions& o) {
-  sim::ExecRequest req;
-  std::string err;
-  if (!build_request(o.exec, &req, &err)) {
-    std::cerr << "execmap: error: " << err << "\n";
-    return kExitUsage;
-  }
+  sim::ExecResult r;
+  std::vector<sim::OpOutcome> outcomes;
+  int rc = 0;
+  if (!simulate_with_ops(o.exec, o.ops, /*record=*/false, &r, &outcomes, &rc)) return rc;
   loader::HostFileSystem fs;
-  sim::ExecResult r = sim::simulate_exec(req, fs);
-  int rc = report_failure(r, o.exec.format);
-  if (rc >= 0) return rc;
   if (o.exec.format == "maps") {
     std::cout << render_maps(r);
   } else if (o.exec.format == "json") {

@@ -4,11 +4,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
+#include "sim/mm_ops.h"
 
 namespace execmap::cli {
 
 struct LayoutOptions {
   ExecOptions exec;
+  std::string ops;
 };
 CLI::App* setup_layout(CLI::App& app, LayoutOptions& o);
 int run_layout(const LayoutOptions& o);
@@ -26,6 +28,35 @@ struct VerifyOptions {
 };
 CLI::App* setup_verify(CLI::App& app, VerifyOptions& o);
 int run_verify(const VerifyOptions& o);
+
+struct StepOptions {
+  ExecOptions exec;
+  std::string ops;
+  bool no_pause = false;
+};
+CLI::App* setup_step(CLI::App& app, StepOptions& o);
+int run_step(const StepOptions& o);
+
+// Simulates the exec and applies the --ops script (when given). Returns false with *rc set
+// (after reporting) when the exec fails or the script is malformed.
+bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool record,
+                       sim::ExecResult* r, std::vector<sim::OpOutcome>* outcomes, int* rc);
+
+struct EntropyOptions {
+  ExecOptions exec;
+  unsigned sample = 0;        // --sample N: live runs with ASLR on
+  unsigned timeout_ms = 10000;
+};
+CLI::App* setup_entropy(CLI::App& app, EntropyOptions& o);
+int run_entropy(const EntropyOptions& o);
+
+struct DiffOptions {
+  ExecOptions exec;           // applied to both sides
+  std::string left_aslr, right_aslr;                // "" = --aslr (default on)
+  std::string left_stack_limit, right_stack_limit;  // "" = --stack-limit
+};
+CLI::App* setup_diff(CLI::App& app, DiffOptions& o);
+int run_diff(const DiffOptions& o);
 
 // Shared by the commands: simulate, and report a predicted failure the documented way.
 // Returns -1 when the exec succeeds, else the exit code already reported.

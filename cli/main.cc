@@ -18,9 +18,15 @@ int main(int argc, char** argv) {
   LayoutOptions layout;
   StackOptions stack;
   VerifyOptions verify;
+  StepOptions step;
   CLI::App* layout_cmd = setup_layout(app, layout);
   CLI::App* stack_cmd = setup_stack(app, stack);
   CLI::App* verify_cmd = setup_verify(app, verify);
+  EntropyOptions entropy;
+  DiffOptions diff;
+  CLI::App* entropy_cmd = setup_entropy(app, entropy);
+  CLI::App* diff_cmd = setup_diff(app, diff);
+  CLI::App* step_cmd = setup_step(app, step);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -38,6 +44,9 @@ int main(int argc, char** argv) {
     if (layout_cmd->parsed()) return run_layout(layout);
     if (stack_cmd->parsed()) return run_stack(stack);
     if (verify_cmd->parsed()) return run_verify(verify);
+    if (entropy_cmd->parsed()) return run_entropy(entropy);
+    if (diff_cmd->parsed()) return run_diff(diff);
+    if (step_cmd->parsed()) return run_step(step);
   } catch (const std::exception& e) {
     std::cerr << "execmap: error: internal error: " << e.what() << "\n";
     return kExitFailure;

@@ -119,10 +119,13 @@ bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string*
   else if (k == "secure") h.secure = n;
   else if (k == "stack_rlimit") h.stack_rlimit = n;
   else if (k == "mmap_min_addr") p.mmap_min_addr = n;
+  else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) p.mmap_rnd_bits = n;
+  else if (k == "randomize_va_space" && n <= 2) p.randomize_va_space = n;
   else {
     *err = "--host-value: unknown key '" + k +
            "' (hwcap, hwcap2, minsigstksz, clktck, platform, rseq_feature_size, rseq_align, "
-           "uid, euid, gid, egid, secure, stack_rlimit, mmap_min_addr)";
+           "uid, euid, gid, egid, secure, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, "
+           "randomize_va_space 0-2)";
     return false;
   }
   return true;
@@ -189,7 +192,8 @@ bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err
   }
   for (const auto& kv : o.host_values)
     if (!apply_host_value(req->profile, kv, err)) return false;
-  req->randomize = o.aslr == "on";
+  // PF_RANDOMIZE is set only when kernel.randomize_va_space is not 0.
+  req->randomize = o.aslr == "on" && req->profile.randomize_va_space != 0;
   req->seed = o.seed;
   return true;
 }

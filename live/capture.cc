@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -34,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 enum ChildStage : int32_t {
   kStageExec = 0,
   kStageSignals = 1,
-  kStageParentGone = 2,
+  kStagePdeathsig = 2,
   kStageStdin = 3,
   kStageFds = 4,
   kStagePersonality = 5,
@@ -50,15 +50,24 @@ static_assert(sizeof(ChildMessage) <= PIPE_BUF, "the child's report must be one 
 
 const char* stage_name(int32_t stage) {
   switch (stage) {
-    case kStageExec: return "execve";
-    case kStageSignals: return "resetting the signal mask";
-    case kStageParentGone: return "arming PR_SET_PDEATHSIG";
-    case kStageStdin: return "redirecting stdin from /dev/null";
-    case kStageFds: return "closing inherited descriptors";
-    case kStagePersonality: return "personality()";
-    case kStageRlimit: return "setrlimit(RLIMIT_STACK)";
-    case kStageTraceme: return "ptrace(PTRACE_TRACEME)";
-    default: return "unknown step";
+    case kStageExec:
+      return "execve";
+    case kStageSignals:
+      return "setting the signal mask";
+    case kStagePdeathsig:
+      return "arming PR_SET_PDEATHSIG";
+    case kStageStdin:
+      return "redirecting stdin from /dev/null";
+    case kStageFds:
+      return "closing inherited descriptors";
+    case kStagePersonality:
+      return "personality()";
+    case kStageRlimit:
+      return "setrlimit(RLIMIT_STACK)";
+    case kStageTraceme:
+      return "ptrace(PTRACE_TRACEME)";
+    default:
+      return "unknown step";
   }
 }
 
@@ -117,7 +126,8 @@ class ChildGuard {
 };
 
 int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   if (left <= 0) return 0;
   return left > 1000000 ? 1000000 : static_cast<int>(left);
 }
@@ -177,10 +187,14 @@ bool parse_hex(const std::string& s, size_t begin, size_t end, uint64_t* out) {
   for (size_t i = begin; i < end; ++i) {
     char c = s[i];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     v = (v << 4) | static_cast<uint64_t>(d);
   }
   *out = v;
@@ -244,10 +258,9 @@ bool parse_stat(const std::string& stat, StatMm* mm, std::string* why) {
     uint64_t* slot;
   };
   const Field fields[] = {
-      {26, &mm->start_code}, {27, &mm->end_code},  {28, &mm->start_stack},
-      {45, &mm->start_data}, {46, &mm->end_data},  {47, &mm->start_brk},
-      {48, &mm->arg_start},  {49, &mm->arg_end},   {50, &mm->env_start},
-      {51, &mm->env_end},
+      {26, &mm->start_code}, {27, &mm->end_code},  {28, &mm->start_stack}, {45, &mm->start_data},
+      {46, &mm->end_data},   {47, &mm->start_brk}, {48, &mm->arg_start},   {49, &mm->arg_end},
+      {50, &mm->env_start},  {51, &mm->env_end},
   };
   for (const Field& f : fields) {
     if (!parse_dec(tokens[static_cast<size_t>(f.number - 3)], f.slot)) {
@@ -325,15 +338,19 @@ bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
   };
   close_noeintr(read_fd);
 
-  // A blocked SIGTRAP would never produce the exec stop, and the mask survives execve().
-  sigset_t none;
-  sigemptyset(&none);
-  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(kStageSignals, errno);
+  // The mask survives execve(). SIGTRAP must be open or the exec stop never comes. Everything
+  // else is blocked: a tracee stops for every delivered signal, so a stream of, say, SIGWINCH
+  // to our process group could otherwise keep the child stopping before it ever reaches exec.
+  // Kernel-forced signals (the SIGSEGV of a failed exec, faults) ignore the mask.
+  sigset_t mask;
+  sigfillset(&mask);
+  sigdelset(&mask, SIGTRAP);
+  if (::sigprocmask(SIG_SETMASK, &mask, nullptr) != 0) fail(kStageSignals, errno);
 
-  // If we die before the exec trap (crash, Ctrl-C), the tracee would be detached and run the
-  // target for real. PDEATHSIG kills it instead; the getppid() check closes the race with a
-  // parent that died before prctl().
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(kStageParentGone, errno);
+  // If we die (crash, Ctrl-C) before killing the child, the tracee would be detached and run
+  // the target for real. PDEATHSIG (kept across execve) kills it instead; the getppid() check
+  // closes the race with a parent that died before prctl().
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(kStagePdeathsig, errno);
   if (::getppid() != parent) ::_exit(127);
 
   // stdin from /dev/null so the child can never read (or get SIGTTIN from) the terminal.
@@ -377,7 +394,8 @@ bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
     if (::getrlimit(RLIMIT_STACK, &lim) != 0) fail(kStageRlimit, errno);
     lim.rlim_cur = static_cast<rlim_t>(*req.stack_limit);
     // Raising the hard limit needs CAP_SYS_RESOURCE; setrlimit() reports EPERM otherwise.
-    if (lim.rlim_max != RLIM_INFINITY && (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > lim.rlim_max))
+    if (lim.rlim_max != RLIM_INFINITY &&
+        (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > lim.rlim_max))
       lim.rlim_max = lim.rlim_cur;
     if (::setrlimit(RLIMIT_STACK, &lim) != 0) fail(kStageRlimit, errno);
   }

@@ -117,6 +117,12 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
 
   std::string v;
   if (read_file("/proc/sys/vm/mmap_min_addr", &v)) profile->mmap_min_addr = std::stoull(v);
+  // The randomisation sysctls: arch_rnd() masks with vm.mmap_rnd_bits; brk is randomised only
+  // with kernel.randomize_va_space = 2.
+  if (read_file("/proc/sys/vm/mmap_rnd_bits", &v) && !v.empty())
+    profile->mmap_rnd_bits = std::stoull(v);
+  if (read_file("/proc/sys/kernel/randomize_va_space", &v) && !v.empty())
+    profile->randomize_va_space = std::stoull(v);
   if (read_file("/proc/sys/vm/overcommit_memory", &v)) h.overcommit_memory = std::stoull(v);
   // totalram_pages() + total_swap_pages, in pages: MemTotal and SwapTotal are in KiB.
   if (read_file("/proc/meminfo", &v)) {

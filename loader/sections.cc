@@ -16,6 +16,9 @@ bool read_exact(const ExecFile& f, uint64_t off, uint64_t len, std::vector<uint8
   uint64_t end;
   if (!checked_add(off, len, &end) || end > f.size()) return false;
   out->assign(len, 0);
+  // An empty read (a zero-sized string table) must not hand read_at() the null data() of an
+  // empty vector: found by fuzz/fuzz_exec (memcpy to nullptr in MemFile::read_at).
+  if (len == 0) return true;
   return f.read_at(off, out->data(), len) == static_cast<int64_t>(len);
 }
 }  // namespace

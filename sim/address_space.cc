@@ -80,20 +80,36 @@ void AddressSpace::map(const Vma& v, bool merge) {
   if (merge) merge_around(v.start);
 }
 
+// The flags mprotect_fixup() computes for v under prot: private memory made writable is
+// charged (VM_ACCOUNT); anonymous memory with no anon_vma yet gives the charge back when it
+// loses write. The simulation assumes no page of an anonymous mapping has been written since
+// the exec, so it has no anon_vma.
+static Vma with_prot(Vma v, uint32_t prot) {
+  v.prot = prot;
+  if ((prot & PROT_W) && !v.shared && v.kind != Vma::Kind::Special)
+    v.accounted = true;
+  else if (!(prot & PROT_W) && v.kind == Vma::Kind::Anon)
+    v.accounted = false;
+  return v;
+}
+
 bool AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
   for (uint64_t a = start; a < end;) {
     const Vma* v = vma_at(a);
     if (!v) return false;
     a = v->end;
   }
-  split_at(start);
-  split_at(end);
+  // "if (newflags == oldflags)" a VMA is left alone: not split, not changed.
+  auto changes = [&](const Vma* v) {
+    Vma n = with_prot(*v, prot);
+    return n.prot != v->prot || n.accounted != v->accounted;
+  };
+  if (const Vma* v = vma_at(start); v && changes(v)) split_at(start);
+  if (const Vma* v = vma_at(end - 1); v && changes(v)) split_at(end);
   std::vector<uint64_t> starts;
   for (auto it = vmas_.lower_bound(start); it != vmas_.end() && it->first < end; ++it) {
-    it->second.prot = prot;
-    // mprotect_fixup(): private memory made writable is charged and keeps VM_ACCOUNT.
-    if ((prot & PROT_W) && !it->second.shared && it->second.kind != Vma::Kind::Special)
-      it->second.accounted = true;
+    if (!changes(&it->second)) continue;
+    it->second = with_prot(it->second, prot);
     starts.push_back(it->first);
   }
   // vma_modify_flags() tries to merge each changed piece with its neighbours.
@@ -101,14 +117,19 @@ bool AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
     const Vma* v = vma_at(s);
     if (v) merge_around(v->start);
   }
-  if (const Vma* v = vma_at(end)) merge_around(v->start);
   return true;
 }
 
 bool AddressSpace::expand_down(uint64_t vma_start, uint64_t new_start) {
   auto it = vmas_.find(vma_start);
-  if (it == vmas_.end() || new_start >= vma_start) return false;
+  // expand_downwards(): only a growsdown VMA grows, and not into the guard gap of the VMA
+  // below it (an accessible neighbour must stay stack_guard_gap away).
+  if (it == vmas_.end() || new_start >= vma_start || !it->second.growsdown()) return false;
   if (intersects(new_start, vma_start)) return false;
+  if (it != vmas_.begin()) {
+    const Vma& prev = std::prev(it)->second;
+    if (prev.prot && (new_start < guard_gap_ || prev.end > new_start - guard_gap_)) return false;
+  }
   Vma v = it->second;
   vmas_.erase(it);
   v.pgoff -= (vma_start - new_start);

@@ -18,7 +18,7 @@ struct Vma {
   uint64_t start = 0, end = 0;
   uint32_t prot = 0;      // PROT_R | PROT_W | PROT_X
   bool shared = false;    // VM_MAYSHARE: 's' in /proc/PID/maps
-  bool accounted = false; // VM_ACCOUNT: private writable memory; never cleared by mprotect
+  bool accounted = false; // VM_ACCOUNT: private writable memory (see protect())
   Kind kind = Kind::Anon;
   int file = -1;          // open-file instance (vm_file); -1 when anonymous
   uint64_t pgoff = 0;     // file offset in bytes (vm_pgoff << PAGE_SHIFT); for anonymous

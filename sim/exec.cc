@@ -7,6 +7,7 @@
 
 #include "loader/checked.h"
 #include "loader/elf_defs.h"
+#include "sim/aslr.h"
 #include "sim/stack_builder.h"
 #include "sim/vm.h"
 
@@ -17,25 +18,11 @@ using elf::Phdr;
 
 constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
 
-// Deterministic stand-in for get_random_long(): splitmix64 over the request seed.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-
- private:
-  uint64_t s_;
-};
-
 class ExecSim {
  public:
   ExecSim(const ExecRequest& req, const loader::FileSystem& fs, ExecResult& r)
-      : req_(req), fs_(fs), P_(req.profile), r_(r), rng_(req.seed), page_(P_.page_size),
+      : req_(req), fs_(fs), P_(req.profile), r_(r), seeded_(req.seed),
+        rnd_(req.random ? req.random : &seeded_), page_(P_.page_size),
         vm_(P_, r_.mm_vmas, r_.mm) {
     r_.profile = P_;
     r_.mm_vmas = AddressSpace(P_.page_size, P_.stack_guard_gap);
@@ -285,6 +272,12 @@ class ExecSim {
         return fail_errno(ENOEXEC, "load_elf_binary: PT_INTERP",
                           "the PT_INTERP string is not NUL-terminated");
       interp_path_ = std::string(reinterpret_cast<const char*>(name.data()));
+      // open_exec() takes the name through getname_kernel(), which (unlike getname() for
+      // execve's own path) accepts "": the lookup ends at the working directory, and
+      // do_open_execat() refuses a directory with EACCES.
+      if (interp_path_.empty())
+        return fail_errno(EACCES, "open_exec(interpreter)",
+                          "the PT_INTERP string is empty: it names the working directory");
       loader::OpenResult o = fs_.open_exec(interp_path_);
       if (o.unreadable) return fail_io(interp_path_ + ": " + o.why);
       if (o.err)
@@ -346,15 +339,17 @@ class ExecSim {
   }
 
   // ---- setup_new_exec: arch_pick_mmap_layout (arch/x86/mm/mmap.c) -------------------------
-  uint64_t arch_mmap_rnd() {
+  // arch_rnd(mmap64_rnd_bits): drawn once for mmap_base and again, independently, for the
+  // PIE load bias (arch_mmap_rnd() in load_elf_binary).
+  uint64_t arch_mmap_rnd(Draw d) {
     if (!req_.randomize) return 0;
-    return (rng_.next() & ((1ull << P_.mmap_rnd_bits) - 1)) * page_;
+    return rnd_->draw(d, 1ull << P_.mmap_rnd_bits) * page_;
   }
   uint64_t stack_maxrandom_size() const {
     return req_.randomize ? P_.stack_rnd_range - page_ : 0;
   }
   void setup_new_exec() {
-    uint64_t rnd = arch_mmap_rnd();
+    uint64_t rnd = arch_mmap_rnd(Draw::MmapBase);
     uint64_t gap = P_.host.stack_rlimit;
     uint64_t pad = stack_maxrandom_size() + P_.stack_guard_gap;
     if (gap + pad > gap) gap += pad;  // "Values close to RLIM_INFINITY can overflow."
@@ -374,10 +369,10 @@ class ExecSim {
     uint64_t stack_top = P_.stack_top;
     if (req_.randomize) {
       // randomize_stack_top(): up to STACK_RND_MASK pages below STACK_TOP.
-      uint64_t rv = (rng_.next() & ((P_.stack_rnd_range / page_) - 1)) * page_;
+      uint64_t rv = rnd_->draw(Draw::StackTop, P_.stack_rnd_range / page_) * page_;
       stack_top = page_align(stack_top, page_) - rv;
       // arch_align_stack() then PAGE_ALIGN().
-      stack_top -= rng_.next() % P_.stack_sub_page_rnd;
+      stack_top -= rnd_->draw(Draw::StackAlign, P_.stack_sub_page_rnd);
       stack_top &= ~uint64_t(15);
       stack_top = page_align(stack_top, page_);
     }
@@ -447,8 +442,19 @@ class ExecSim {
                          " from offset " + hex(ph.p_offset - page_offset(ph.p_vaddr, page_)));
       zero_start = map.addr + page_offset(ph.p_vaddr, page_) + ph.p_filesz;
       zero_end = map.addr + page_offset(ph.p_vaddr, page_) + ph.p_memsz;
-      if (ph.p_memsz > ph.p_filesz && page_offset(zero_start, page_) && notes)
-        notes->push_back("padzero " + hex(zero_start) + "-" + hex(page_align(zero_start, page_)));
+      if (ph.p_memsz > ph.p_filesz && page_offset(zero_start, page_)) {
+        // padzero(): clear_user() of the rest of the last file page faults when that page
+        // lies wholly past EOF (filemap_fault(): index >= DIV_ROUND_UP(i_size, PAGE_SIZE)
+        // is VM_FAULT_SIGBUS); elf_load() returns -EFAULT for a writable segment and
+        // ignores the failure otherwise.
+        uint64_t index = (ph.p_offset - page_offset(ph.p_vaddr, page_)) / page_ +
+                         (page_offset(ph.p_vaddr, page_) + ph.p_filesz) / page_;
+        uint64_t size = file_sizes_[static_cast<size_t>(file)];
+        uint64_t max_index = size / page_ + (size % page_ ? 1 : 0);
+        if (index >= max_index && (prot & PROT_W)) return MapResult::error(EFAULT);
+        if (notes)
+          notes->push_back("padzero " + hex(zero_start) + "-" + hex(page_align(zero_start, page_)));
+      }
     } else {
       map = MapResult::at(page_start(addr, page_));
       zero_start = map.addr;
@@ -495,6 +501,7 @@ class ExecSim {
 
   int add_file(const loader::ExecFile& f) {
     r_.files.push_back(f.identity());
+    file_sizes_.push_back(f.size());
     return static_cast<int>(r_.files.size() - 1);
   }
 
@@ -530,7 +537,7 @@ class ExecSim {
         // loaders (ET_DYN without PT_INTERP) load in the mmap region, top-down.
         if (interp_) {
           load_bias = P_.elf_et_dyn_base;
-          load_bias += arch_mmap_rnd();
+          load_bias += arch_mmap_rnd(Draw::PieBias);
           if (alignment) load_bias &= ~(alignment - 1);
           flags |= kMapFixedNoreplace;
           notes.push_back("PIE: load_bias from ELF_ET_DYN_BASE, alignment " + hex(alignment));
@@ -706,8 +713,8 @@ class ExecSim {
     in.filename = req_.filename;
     in.execfn = exec_p_;
     in.platform = P_.host.platform;
-    in.align_random = req_.randomize ? rng_.next() % P_.stack_sub_page_rnd : 0;
-    for (int i = 0; i < 16; ++i) in.random_bytes[i] = static_cast<uint8_t>(rng_.next());
+    in.align_random = req_.randomize ? rnd_->draw(Draw::TablesAlign, P_.stack_sub_page_rnd) : 0;
+    rnd_->fill_bytes(in.random_bytes, sizeof in.random_bytes);
     // The auxv in the profile's order; AT_RANDOM and AT_PLATFORM are filled by the builder.
     for (uint64_t type : P_.auxv_order) {
       AuxEntry e{type, 0};
@@ -771,7 +778,8 @@ class ExecSim {
       brk_moved = true;
     }
     r_.mm.start_brk = r_.mm.brk = page_align(elf_brk, page_);
-    if (req_.randomize) {
+    // "(current->flags & PF_RANDOMIZE) && (snapshot_randomize_va_space > 1)"
+    if (req_.randomize && P_.randomize_va_space > 1) {
       if (!brk_moved) r_.mm.start_brk = r_.mm.brk = r_.mm.brk + page_;
       // arch_randomize_brk() -> randomize_page(mm->brk, SZ_1G)
       uint64_t start = r_.mm.brk, range = P_.brk_rnd_range;
@@ -781,7 +789,7 @@ class ExecSim {
       }
       if (start > ~uint64_t(0) - range) range = ~uint64_t(0) - start;
       range /= page_;
-      if (range) start += (rng_.next() % range) * page_;
+      if (range) start += rnd_->draw(Draw::Brk, range) * page_;
       r_.mm.start_brk = r_.mm.brk = start;
     }
     record("set_brk", "load_elf_binary: brk",
@@ -797,7 +805,8 @@ class ExecSim {
   const loader::FileSystem& fs_;
   const KernelProfile& P_;
   ExecResult& r_;
-  Rng rng_;
+  SeededRandom seeded_;
+  RandomSource* rnd_;
   uint64_t page_;
   VmOps vm_;
 
@@ -814,6 +823,7 @@ class ExecSim {
   uint64_t stack_vma_start_ = 0;
   uint64_t elf_brk_ = 0;
   uint64_t vdso_base_ = 0;
+  std::vector<uint64_t> file_sizes_;  // i_size of each vm_file, indexed like r_.files
 };
 
 }  // namespace

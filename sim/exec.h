@@ -15,6 +15,8 @@
 
 namespace execmap::sim {
 
+class RandomSource;  // sim/aslr.h
+
 // A predicted failure. Before the point of no return execve() returns an errno; after it the
 // kernel kills the task (force_fatal_sig(SIGSEGV) in bprm_execve).
 struct ExecError {
@@ -76,6 +78,7 @@ struct Step {
   std::vector<std::string> changes;
   std::vector<Vma> layout;  // VMAs after the step (only when steps are recorded)
   MmFields mm;
+  std::string result;       // --ops steps: the address/break returned, or the errno name
 };
 
 struct ExecRequest {
@@ -84,6 +87,8 @@ struct ExecRequest {
   KernelProfile profile;
   bool randomize = false;            // PF_RANDOMIZE with randomize_va_space = 2
   uint64_t seed = 0;
+  // Where the random draws come from (not owned); nullptr: SeededRandom(seed) (sim/aslr.h).
+  RandomSource* random = nullptr;
   bool record_steps = false;
 };
 
@@ -107,8 +112,13 @@ struct ExecResult {
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);
 
-// The name /proc/PID/maps prints for a VMA (show_map_vma / get_vma_name).
-std::string vma_name(const ExecResult& r, const Vma& v);
+// The name /proc/PID/maps prints for a VMA (show_map_vma / get_vma_name), given the open
+// files and the mm fields at that moment.
+std::string vma_name(const std::vector<loader::FileIdentity>& files, const MmFields& mm,
+                     const Vma& v);
+inline std::string vma_name(const ExecResult& r, const Vma& v) {
+  return vma_name(r.files, r.mm, v);
+}
 
 // errno number -> "ENOEXEC".
 std::string errno_name(int err);

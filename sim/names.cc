@@ -6,10 +6,11 @@
 
 namespace execmap::sim {
 
-std::string vma_name(const ExecResult& r, const Vma& v) {
+std::string vma_name(const std::vector<loader::FileIdentity>& files, const MmFields& mm,
+                     const Vma& v) {
   switch (v.kind) {
     case Vma::Kind::File:
-      return (v.file >= 0 && size_t(v.file) < r.files.size()) ? r.files[v.file].path : "";
+      return (v.file >= 0 && size_t(v.file) < files.size()) ? files[v.file].path : "";
     case Vma::Kind::Special:
       return v.name;
     case Vma::Kind::Stack:
@@ -17,9 +18,9 @@ std::string vma_name(const ExecResult& r, const Vma& v) {
       break;
   }
   // vma_is_initial_heap(): strictly overlaps [start_brk, brk).
-  if (v.start < r.mm.brk && v.end > r.mm.start_brk) return "[heap]";
+  if (v.start < mm.brk && v.end > mm.start_brk) return "[heap]";
   // vma_is_initial_stack(): contains start_stack.
-  if (v.start <= r.mm.start_stack && v.end >= r.mm.start_stack) return "[stack]";
+  if (v.start <= mm.start_stack && v.end >= mm.start_stack) return "[stack]";
   return "";
 }
 

@@ -76,9 +76,14 @@ struct KernelProfile {
   bool phdr_table_max_page = true;
   // mmap_min_addr sysctl (security/min_addr.c); root (CAP_SYS_RAWIO) may map below it.
   uint64_t mmap_min_addr = 4096;
-  // Randomisation (issue 4): mmap_rnd_bits 28, stack 16 GiB, brk 1 GiB (arch/x86).
+  // Randomisation (arch/x86/mm/mmap.c, mm/util.c, arch/x86/kernel/process.c):
+  // kernel.randomize_va_space: 2 randomises brk too (load_elf_binary), 1 all but brk, 0 none.
+  uint64_t randomize_va_space = 2;
+  // vm.mmap_rnd_bits (CONFIG_ARCH_MMAP_RND_BITS = 28): arch_rnd() for mmap_base and the PIE bias.
   uint64_t mmap_rnd_bits = 28;
+  // randomize_stack_top(): STACK_RND_MASK 0x3fffff pages, i.e. 16 GiB - 4 KiB of range.
   uint64_t stack_rnd_range = 16ull << 30;
+  // arch_randomize_brk(): randomize_page(mm->brk, SZ_1G).
   uint64_t brk_rnd_range = 1ull << 30;
   uint64_t stack_sub_page_rnd = 8192;  // arch_align_stack(): get_random_u32_below(8192)
   // [vsyscall] (arch/x86/entry/vsyscall/vsyscall_64.c), shown for 64-bit tasks.

@@ -19,7 +19,9 @@ MapResult VmOps::arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags)
       if (!v || addr + len <= as_.vm_start_gap(*v)) return MapResult::at(addr);
     }
   }
-  if (auto a = as_.unmapped_area_topdown(len, page, mm_.mmap_base)) return MapResult::at(*a);
+  // vm_unmapped_area() never goes below mmap_min_addr.
+  uint64_t low = std::max(page, page_align(P_.mmap_min_addr, page));
+  if (auto a = as_.unmapped_area_topdown(len, low, mm_.mmap_base)) return MapResult::at(*a);
   // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
   if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size))
     return MapResult::at(*a);
@@ -91,6 +93,7 @@ MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, u
   if (!a.ok) return a;
   if (flags & kMapFixedNoreplace)
     if (as_.intersects(a.addr, a.addr + alen)) return MapResult::error(EEXIST);
+  if (splits_special(a.addr, a.addr + alen)) return MapResult::error(EINVAL);
   if (file >= 0) {
     // file_mmap_ok(): the range must stay inside MAX_LFS_FILESIZE.
     uint64_t maxsize = (1ull << 63) - 1;
@@ -129,8 +132,25 @@ int VmOps::vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
   v.accounted = true;
   v.kind = Vma::Kind::Anon;
   v.pgoff = addr;
-  as_.map(v);
+  // do_brk_flags() only expands the previous VMA (vmg.just_expand: vma_merge_new_range()
+  // never merges right), so a bss that ends where an older anonymous VMA starts stays a
+  // separate VMA.
+  as_.map(v, /*merge=*/false);
+  if (const Vma* prev = addr ? as_.vma_at(addr - 1) : nullptr;
+      prev && AddressSpace::mergeable(*prev, v)) {
+    Vma grown = *prev;
+    grown.end = v.end;
+    as_.map(grown, /*merge=*/false);
+  }
   return 0;
+}
+
+bool VmOps::splits_special(uint64_t start, uint64_t end) const {
+  // special_mapping_split(): [vvar], [vdso] and friends refuse to be split.
+  const Vma* a = as_.vma_at(start);
+  if (a && a->kind == Vma::Kind::Special && a->start < start) return true;
+  const Vma* b = end ? as_.vma_at(end - 1) : nullptr;
+  return b && b->kind == Vma::Kind::Special && b->end > end;
 }
 
 int VmOps::munmap(uint64_t addr, uint64_t len) {
@@ -139,6 +159,7 @@ int VmOps::munmap(uint64_t addr, uint64_t len) {
   if ((addr & (page - 1)) || addr > P_.task_size || len > P_.task_size - addr) return -EINVAL;
   uint64_t end = addr + page_align(len, page);
   if (end == addr) return -EINVAL;
+  if (splits_special(addr, end)) return -EINVAL;
   as_.unmap(addr, end);
   return 0;
 }
@@ -159,6 +180,13 @@ int VmOps::mprotect(uint64_t addr, uint64_t len, uint32_t prot) {
     if (!v) break;
     tmp = std::min(v->end, end);
   }
+  // mprotect_fixup() leaves a VMA whose flags would not change alone, so only a special
+  // mapping that really changes refuses the split.
+  const Vma* a = as_.vma_at(addr);
+  const Vma* b = as_.vma_at(tmp - 1);
+  if ((a && a->kind == Vma::Kind::Special && a->prot != prot && a->start < addr) ||
+      (b && b->kind == Vma::Kind::Special && b->prot != prot && b->end > tmp))
+    return -EINVAL;
   as_.protect(addr, tmp, prot);
   return tmp < end ? -ENOMEM : 0;
 }

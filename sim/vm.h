@@ -51,6 +51,7 @@ class VmOps {
 
  private:
   bool enough_memory(uint64_t bytes) const;
+  bool splits_special(uint64_t start, uint64_t end) const;
   const KernelProfile& P_;
   AddressSpace& as_;
   MmFields& mm_;
