@@ -88,56 +88,62 @@ nlohmann::json mm_changes(const sim::MmFields& a, const sim::MmFields& b) {
 
 }  // namespace
 
+nlohmann::json steps_json(const sim::ExecResult& r) {
+  std::vector<std::string> prev;
+  sim::MmFields prev_mm;
+    nlohmann::json steps = nlohmann::json::array();
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const auto& s = r.steps[i];
+    auto cur = vma_lines(r, s.layout, s.mm);
+    std::set<std::string> a(prev.begin(), prev.end()), b(cur.begin(), cur.end());
+    nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
+    for (const auto& l : cur) if (!a.count(l)) added.push_back(l);
+    for (const auto& l : prev) if (!b.count(l)) removed.push_back(l);
+    nlohmann::json layout = nlohmann::json::array();
+    for (const auto& v : s.layout) {
+      char dev[16] = "00:00";
+      uint64_t ino = 0, off = 0;
+      if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
+        std::snprintf(dev, sizeof dev, "%02x:%02x", r.files[v.file].dev_major, r.files[v.file].dev_minor);
+        ino = r.files[v.file].inode;
+        off = v.pgoff;
+      }
+      layout.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
+                        {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
+                        {"path", sim::vma_name(r.files, s.mm, v)}});
+    }
+    if (r.profile.vsyscall)
+      layout.push_back({{"start", hex(r.profile.vsyscall_start)}, {"end", hex(r.profile.vsyscall_end)},
+                        {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
+                        {"path", "[vsyscall]"}});
+    nlohmann::json j = {{"index", i + 1},         {"name", s.name},
+                        {"function", s.function}, {"changes", s.changes},
+                        {"vmas_added", added},    {"vmas_removed", removed},
+                        {"mm_changed", mm_changes(prev_mm, s.mm)},
+                        {"mm", mm_json(s.mm)},    {"mappings", layout}};
+    if (!s.result.empty()) j["result"] = s.result;
+    if (s.name == "start_thread") j["registers"] = {{"rip", hex(r.rip)}, {"rsp", hex(r.stack.sp)}};
+    if (s.name == "create_elf_tables")
+      j["stack_written"] = {{"start", hex(r.stack.sp)}, {"end", hex(r.stack.end)},
+                            {"bytes", r.stack.end - r.stack.sp}};
+    steps.push_back(j);
+    prev = cur;
+    prev_mm = s.mm;
+  }
+  return {{"steps", steps}};
+}
+
 int run_step(const StepOptions& o) {
   sim::ExecResult r;
   std::vector<sim::OpOutcome> outcomes;
   int rc = 0;
   if (!simulate_with_ops(o.exec, o.ops, /*record=*/true, &r, &outcomes, &rc)) return rc;
-  std::vector<std::string> prev;
-  sim::MmFields prev_mm;
   if (o.exec.format == "json") {
-    nlohmann::json steps = nlohmann::json::array();
-    for (size_t i = 0; i < r.steps.size(); ++i) {
-      const auto& s = r.steps[i];
-      auto cur = vma_lines(r, s.layout, s.mm);
-      std::set<std::string> a(prev.begin(), prev.end()), b(cur.begin(), cur.end());
-      nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
-      for (const auto& l : cur) if (!a.count(l)) added.push_back(l);
-      for (const auto& l : prev) if (!b.count(l)) removed.push_back(l);
-      nlohmann::json layout = nlohmann::json::array();
-      for (const auto& v : s.layout) {
-        char dev[16] = "00:00";
-        uint64_t ino = 0, off = 0;
-        if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-          std::snprintf(dev, sizeof dev, "%02x:%02x", r.files[v.file].dev_major, r.files[v.file].dev_minor);
-          ino = r.files[v.file].inode;
-          off = v.pgoff;
-        }
-        layout.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
-                          {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
-                          {"path", sim::vma_name(r.files, s.mm, v)}});
-      }
-      if (r.profile.vsyscall)
-        layout.push_back({{"start", hex(r.profile.vsyscall_start)}, {"end", hex(r.profile.vsyscall_end)},
-                          {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
-                          {"path", "[vsyscall]"}});
-      nlohmann::json j = {{"index", i + 1},         {"name", s.name},
-                          {"function", s.function}, {"changes", s.changes},
-                          {"vmas_added", added},    {"vmas_removed", removed},
-                          {"mm_changed", mm_changes(prev_mm, s.mm)},
-                          {"mm", mm_json(s.mm)},    {"mappings", layout}};
-      if (!s.result.empty()) j["result"] = s.result;
-      if (s.name == "start_thread") j["registers"] = {{"rip", hex(r.rip)}, {"rsp", hex(r.stack.sp)}};
-      if (s.name == "create_elf_tables")
-        j["stack_written"] = {{"start", hex(r.stack.sp)}, {"end", hex(r.stack.end)},
-                              {"bytes", r.stack.end - r.stack.sp}};
-      steps.push_back(j);
-      prev = cur;
-      prev_mm = s.mm;
-    }
-    std::cout << dump_json({{"steps", steps}}) << "\n";
+    std::cout << dump_json(steps_json(r)) << "\n";
     return kExitOk;
   }
+  std::vector<std::string> prev;
+  sim::MmFields prev_mm;
   bool pause = !o.no_pause && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const auto& s = r.steps[i];

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/options.h"
 #include "sim/mm_ops.h"
 
@@ -35,6 +37,9 @@ struct StepOptions {
   bool no_pause = false;
 };
 CLI::App* setup_step(CLI::App& app, StepOptions& o);
+// {"steps":[{"index","name","function","changes","vmas_added","vmas_removed","mm_changed",
+// "mm","mappings", "result"?, "registers"?, "stack_written"?}]}
+nlohmann::json steps_json(const sim::ExecResult& r);
 int run_step(const StepOptions& o);
 
 // Simulates the exec and applies the --ops script (when given). Returns false with *rc set
