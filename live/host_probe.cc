@@ -3,6 +3,7 @@
 #include "live/host_probe.h"
 
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -123,6 +124,18 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
     profile->mmap_rnd_bits = std::stoull(v);
   if (read_file("/proc/sys/kernel/randomize_va_space", &v) && !v.empty())
     profile->randomize_va_space = std::stoull(v);
+  // The effective floor is max(sysctl, CONFIG_LSM_MMAP_MIN_ADDR): ask the kernel where a
+  // hint of one page lands (round_hint_to_min() lifts it to the floor).
+  {
+    const uint64_t page = profile->page_size;
+    void* p = mmap(reinterpret_cast<void*>(page), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p != MAP_FAILED) {
+      uint64_t at = reinterpret_cast<uint64_t>(p);
+      if (at > profile->mmap_min_addr && at <= (1ull << 20)) profile->mmap_min_addr = at;
+      munmap(p, page);
+    }
+  }
   if (read_file("/proc/sys/vm/overcommit_memory", &v)) h.overcommit_memory = std::stoull(v);
   // totalram_pages() + total_swap_pages, in pages: MemTotal and SwapTotal are in KiB.
   if (read_file("/proc/meminfo", &v)) {

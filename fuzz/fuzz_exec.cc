@@ -1,0 +1,119 @@
+// libFuzzer target: one simulated execve() of an arbitrary executable and interpreter, then
+// every renderer the CLI runs on the result. A damaged file must give a result value (an
+// errno, a kill, a layout), never a crash, a hang or undefined behaviour.
+//
+// Input layout (little-endian):
+//   u32 exe_len        bytes of the executable that follow the 8-byte header
+//   u8  exe_pad        the executable is extended by exe_pad % 64 zero pages (sizes matter:
+//   u8  interp_pad     padzero() faults past EOF), and the interpreter by interp_pad % 64
+//   u8  options        bit 0: ASLR on; bit 1: argc 0; bit 2: unlimited stack rlimit;
+//                      bit 3: no vdso block; bit 4: empty PT_INTERP file system (ENOENT)
+//   u8  seed
+//   exe bytes (min(exe_len, rest)), then the interpreter bytes (the rest).
+// Whatever path the executable's PT_INTERP names resolves to the interpreter blob.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/compare.h"
+#include "cli/render.h"
+#include "loader/sections.h"
+#include "memfs.h"
+#include "sim/exec.h"
+#include "sim/profile.h"
+
+namespace {
+
+using execmap::testing::MemFile;
+using execmap::testing::MemFs;
+
+// Every path but the executable's own is the interpreter blob (or ENOENT when there is none).
+class FuzzFs final : public execmap::loader::FileSystem {
+ public:
+  FuzzFs(std::vector<uint8_t> exe, std::vector<uint8_t> interp, bool have_interp) {
+    fs_.add("/exe", std::move(exe));
+    if (have_interp) fs_.add("/ld", std::move(interp));
+    fs_.fail("/tmp", EACCES);
+  }
+  execmap::loader::OpenResult open_exec(const std::string& path) const override {
+    if (path == "/exe" || path == "/tmp") return fs_.open_exec(path);
+    return fs_.open_exec("/ld");
+  }
+  const MemFs& mem() const { return fs_; }
+
+ private:
+  MemFs fs_;
+};
+
+uint32_t le32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace sim = execmap::sim;
+  namespace cli = execmap::cli;
+  if (size < 8) return 0;
+  uint32_t exe_len = le32(data);
+  unsigned exe_pad = data[4] % 64, interp_pad = data[5] % 64, options = data[6], seed = data[7];
+  data += 8;
+  size -= 8;
+  size_t n = std::min<size_t>(exe_len, size);
+  std::vector<uint8_t> exe(data, data + n), interp(data + n, data + size);
+  const uint64_t page = 4096;
+  exe.resize(exe.size() + exe_pad * page, 0);
+  interp.resize(interp.size() + interp_pad * page, 0);
+  FuzzFs fs(exe, interp, !(options & 16));
+
+  sim::ExecRequest req;
+  req.filename = "/exe";
+  if (!(options & 2)) req.argv = {"/exe", "arg"};
+  req.envp = {"A=1"};
+  req.profile = sim::default_profile();
+  if (options & 4) req.profile.host.stack_rlimit = sim::kRlimInfinity;
+  if (options & 8) req.profile.host.vdso_block.clear();
+  req.randomize = options & 1;
+  req.seed = seed;
+  req.record_steps = true;
+  sim::ExecResult r = sim::simulate_exec(req, fs);
+
+  // The views `execmap layout`, `stack` and `verify` print, as the CLI calls them: the
+  // failure line and JSON for a failed exec, every view of a successful one.
+  std::string sink;
+  if (!r.ok()) {
+    sink += cli::error_line(r.error);
+    sink += cli::dump_json(cli::error_json(r.error));
+  } else {
+    sink += cli::render_maps(r);
+    sink += cli::dump_json(cli::layout_json(r));
+    sink += cli::dump_json(cli::stack_json(r));
+    sink += cli::render_stack_text(r);
+    std::vector<std::vector<execmap::loader::Section>> sections;
+    for (const auto& obj : r.objects) {
+      execmap::loader::OpenResult f = fs.open_exec(obj.id.path);
+      std::string why;
+      sections.push_back(f.file ? execmap::loader::read_alloc_sections(*f.file, &why)
+                                : std::vector<execmap::loader::Section>{});
+    }
+    sink += cli::render_table(r, sections);
+  }
+  // The section reader on its own, also for files the exec refused.
+  for (const auto& blob : {&exe, &interp}) {
+    MemFile f(*blob, execmap::loader::FileIdentity{0xfe, 0, 7, "/blob"});
+    std::string why;
+    auto s = execmap::loader::read_alloc_sections(f, &why);
+    sink += why;
+    for (const auto& sec : s) sink += sec.name;
+  }
+  for (const auto& step : r.steps) {
+    sink += step.name;
+    for (const auto& c : step.changes) sink += c;
+  }
+  // Keep the work observable so it is not optimised away.
+  volatile size_t keep = sink.size();
+  (void)keep;
+  return 0;
+}
