@@ -190,7 +190,11 @@ std::string diff_text(const Side& l, const Side& r) {
   };
   auto argv = [](const Side& s) {
     std::string a;
-    for (size_t i = 1; i < s.req.argv.size(); ++i) a += (i > 1 ? " " : "") + s.req.argv[i];
+    for (size_t i = 1; i < s.req.argv.size(); ++i) {
+      const std::string& w = s.req.argv[i];
+      bool plain = !w.empty() && w.find_first_of(" \t\n'\"\\") == std::string::npos;
+      a += (i > 1 ? " " : "") + (plain ? w : "'" + w + "'");
+    }
     return a.empty() ? std::string("-") : a;
   };
   std::snprintf(buf, sizeof buf, "%-14s %-34s %-34s\n", "", "LEFT", "RIGHT");
@@ -253,7 +257,7 @@ std::string diff_text(const Side& l, const Side& r) {
       return s;
     };
     if ((!lm || lm->count <= 1) && (!rm || rm->count <= 1)) continue;
-    std::snprintf(buf, sizeof buf, "%-10s %-44s %s\n", name.c_str(), range(lm).c_str(), range(rm).c_str());
+    std::snprintf(buf, sizeof buf, "%-10s %-52s %s\n", name.c_str(), range(lm).c_str(), range(rm).c_str());
     out += buf;
   }
   out += "\n";

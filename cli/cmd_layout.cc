@@ -1,4 +1,7 @@
 // `execmap layout`: the address space at the first instruction, as table, maps or JSON.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -39,8 +42,8 @@ int run_layout(const LayoutOptions& o) {
   } else if (o.exec.format == "json") {
     std::cout << dump_json(layout_json(r)) << "\n";
   } else {
-    // The table view names the sections in each mapping: read them now, bounded, only for
-    // files the exec checks already accepted.
+    // The table and diagram views name the sections in each mapping: read them now,
+    // bounded, only for files the exec checks already accepted.
     std::vector<std::vector<loader::Section>> sections;
     for (const auto& obj : r.objects) {
       loader::OpenResult f = fs.open_exec(obj.id.path);
@@ -48,7 +51,11 @@ int run_layout(const LayoutOptions& o) {
       sections.push_back(f.file ? loader::read_alloc_sections(*f.file, &why)
                                 : std::vector<loader::Section>{});
     }
-    std::cout << render_table(r, sections);
+    if (o.exec.format == "diagram")
+      std::cout << render_diagram(r, sections,
+                                  /*color=*/isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
+    else
+      std::cout << render_table(r, sections);
   }
   return kExitOk;
 }

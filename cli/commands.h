@@ -63,6 +63,13 @@ struct DiffOptions {
 CLI::App* setup_diff(CLI::App& app, DiffOptions& o);
 int run_diff(const DiffOptions& o);
 
+struct SpaceOptions {
+  ExecOptions exec;
+  int paging = 4;  // --paging: 4- or 5-level page tables (Documentation/arch/x86/x86_64/mm.rst)
+};
+CLI::App* setup_space(CLI::App& app, SpaceOptions& o);
+int run_space(const SpaceOptions& o);
+
 // Shared by the commands: simulate, and report a predicted failure the documented way.
 // Returns -1 when the exec succeeds, else the exit code already reported.
 int report_failure(const sim::ExecResult& r, const std::string& format);

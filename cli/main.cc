@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   DiffOptions diff;
   CLI::App* entropy_cmd = setup_entropy(app, entropy);
   CLI::App* diff_cmd = setup_diff(app, diff);
+  SpaceOptions space;
+  CLI::App* space_cmd = setup_space(app, space);
   CLI::App* step_cmd = setup_step(app, step);
   try {
     app.parse(argc, argv);
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     if (verify_cmd->parsed()) return run_verify(verify);
     if (entropy_cmd->parsed()) return run_entropy(entropy);
     if (diff_cmd->parsed()) return run_diff(diff);
+    if (space_cmd->parsed()) return run_space(space);
     if (step_cmd->parsed()) return run_step(step);
   } catch (const std::exception& e) {
     std::cerr << "execmap: error: internal error: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 
 #include "loader/sections.h"
 #include "sim/exec.h"
+#include "sim/x86_64_space.h"
 
 namespace execmap::cli {
 
@@ -30,6 +31,29 @@ nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.
 std::string error_line(const sim::ExecError& e);
+
+// Which object a VMA belongs to (an index into r.objects, or -1) and what part of it:
+// "text", "rodata", "data", "bss", "interp text"..., or "stack", "heap", "vdso", "anon".
+struct Role {
+  int object = -1;
+  std::string role;
+};
+Role role_of(const sim::ExecResult& r, const sim::Vma& v);
+// The names of the sections of r.objects[object] (sections as for render_table) that
+// overlap v, in section-header order.
+std::vector<std::string> sections_in(const sim::ExecResult& r,
+                                     const std::vector<std::vector<loader::Section>>& sections,
+                                     int object, const sim::Vma& v);
+
+// The classic picture of the address space, high addresses at the top, with the real
+// numbers; color adds ANSI colours (the caller decides: a TTY without NO_COLOR).
+std::string render_diagram(const sim::ExecResult& r,
+                           const std::vector<std::vector<loader::Section>>& sections,
+                           bool color);
+
+// The whole 64-bit address space (mm.rst's table for s.paging) with r inside the user half.
+std::string render_space_text(const sim::ExecResult& r, const sim::SpaceLayout& s);
+nlohmann::json space_json(const sim::ExecResult& r, const sim::SpaceLayout& s);
 
 std::string perms_of(const sim::Vma& v);
 std::string human_size(uint64_t bytes);

@@ -79,14 +79,6 @@ std::string render_maps(const sim::ExecResult& r) {
   return out;
 }
 
-namespace {
-
-// Which object a VMA belongs to and what part of it: text, rodata, data, bss...
-struct Role {
-  int object = -1;
-  std::string role;
-};
-
 Role role_of(const sim::ExecResult& r, const sim::Vma& v) {
   std::string name = sim::vma_name(r, v);
   if (v.kind == sim::Vma::Kind::Special) return {-1, name.substr(1, name.size() - 2)};
@@ -112,7 +104,19 @@ Role role_of(const sim::ExecResult& r, const sim::Vma& v) {
   return {-1, "anon"};
 }
 
-}  // namespace
+std::vector<std::string> sections_in(const sim::ExecResult& r,
+                                     const std::vector<std::vector<loader::Section>>& sections,
+                                     int object, const sim::Vma& v) {
+  std::vector<std::string> names;
+  if (object < 0 || size_t(object) >= sections.size()) return names;
+  const auto& o = r.objects[object];
+  for (const auto& s : sections[object]) {
+    if (!s.size) continue;
+    uint64_t a = s.addr + o.bias;
+    if (a < v.end && a + s.size > v.start) names.push_back(s.name);
+  }
+  return names;
+}
 
 std::string render_table(const sim::ExecResult& r,
                          const std::vector<std::vector<loader::Section>>& sections) {
@@ -134,13 +138,9 @@ std::string render_table(const sim::ExecResult& r,
     Role role = role_of(r, v);
     std::string what = sim::vma_name(r, v);
     if (role.object >= 0 && size_t(role.object) < sections.size()) {
-      const auto& o = r.objects[role.object];
       std::string secs;
-      for (const auto& s : sections[role.object]) {
-        if (!s.size) continue;
-        uint64_t a = s.addr + o.bias;
-        if (a < v.end && a + s.size > v.start) secs += (secs.empty() ? "" : " ") + s.name;
-      }
+      for (const auto& s : sections_in(r, sections, role.object, v))
+        secs += (secs.empty() ? "" : " ") + s;
       if (v.kind == sim::Vma::Kind::File) {
         size_t slash = what.rfind('/');
         what = what.substr(slash == std::string::npos ? 0 : slash + 1);

@@ -4,6 +4,7 @@
 #   tiny-static   src/tiny.S, no libc: ET_EXEC, two PT_LOADs (R, R E), no interpreter
 #   hello-static  src/hello.c, glibc static: ET_EXEC, four PT_LOADs, PT_TLS, no interpreter
 #   hello-pie     src/hello.c, dynamic PIE: ET_DYN, four PT_LOADs, PT_INTERP
+#   hello-nopie   src/hello.c, dynamic non-PIE: ET_EXEC at 0x400000, four PT_LOADs, PT_INTERP
 #
 # They are the inputs of the golden kernel captures, so they are committed and
 # must not change: rebuild them only together with new captures. Unlike the
@@ -36,11 +37,14 @@ mkdir -p "$out"
 # glibc, dynamic PIE (explicit -fPIE -pie, the Debian default).
 "$CC" -O2 -fPIE -pie -s -o "$out/hello-pie" src/hello.c
 
-for f in tiny-static hello-static hello-pie; do
+# glibc, dynamic non-PIE: a fixed ET_EXEC that still needs ld.so.
+"$CC" -no-pie -O2 -s -o "$out/hello-nopie" src/hello.c
+
+for f in tiny-static hello-static hello-pie hello-nopie; do
   "$out/$f" >/dev/null              # each must run and exit 0
 done
 
-(cd golden/bin && sha256sum tiny-static hello-static hello-pie) > golden/SHA256SUMS
+(cd golden/bin && sha256sum tiny-static hello-static hello-pie hello-nopie) > golden/SHA256SUMS
 {
   echo "# Tools that built golden/bin (sh golden/build.sh)"
   echo "uname: $(uname -srm)"

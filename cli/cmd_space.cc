@@ -1,0 +1,45 @@
+// `execmap space`: the whole 64-bit virtual address space of the profile (the kernel's
+// mm.rst table, 4- or 5-level paging) with the predicted process inside the user half.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/compare.h"
+#include "cli/exit_codes.h"
+#include "cli/render.h"
+
+namespace execmap::cli {
+
+CLI::App* setup_space(CLI::App& app, SpaceOptions& o) {
+  CLI::App* sub = app.add_subcommand(
+      "space",
+      "Show the whole 64-bit virtual address space (user half, non-canonical hole, "
+      "kernel regions) with the predicted process inside the user half");
+  sub->add_option("--paging", o.paging,
+                  "Page-table levels: 4 (47-bit user space) or 5 (56-bit user space); exec "
+                  "places the process below 2^47 in both")
+      ->check(CLI::IsMember({4, 5}))
+      ->capture_default_str();
+  add_exec_options(sub, o.exec, {"text", "json"}, "text");
+  return sub;
+}
+
+int run_space(const SpaceOptions& o) {
+  sim::ExecRequest req;
+  std::string err;
+  if (!build_request(o.exec, &req, &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    return kExitUsage;
+  }
+  loader::HostFileSystem fs;
+  sim::ExecResult r = sim::simulate_exec(req, fs);
+  int rc = report_failure(r, o.exec.format);
+  if (rc >= 0) return rc;
+  const sim::SpaceLayout& space = sim::x86_64_space(o.paging);
+  if (o.exec.format == "json")
+    std::cout << dump_json(space_json(r, space)) << "\n";
+  else
+    std::cout << render_space_text(r, space);
+  return kExitOk;
+}
+
+}  // namespace execmap::cli
