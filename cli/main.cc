@@ -1,4 +1,6 @@
 // execmap: predict the address space and initial stack that Linux execve() builds.
+#include <cstring>
+#include <functional>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -8,8 +10,21 @@
 #define EXECMAP_VERSION "0.0.0"
 #endif
 
+namespace {
+
+using namespace execmap::cli;
+
+// One subcommand: its name, and how to register it and run it. The options live in Options.
+struct Subcommand {
+  const char* name;
+  std::function<CLI::App*(CLI::App&)> setup;
+  std::function<int()> run;
+  CLI::App* app = nullptr;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace execmap::cli;
   CLI::App app{"execmap: predict the exact address space and initial stack that Linux "
                "execve() builds for an x86_64 ELF, without running it"};
   app.set_version_flag("--version", std::string("execmap ") + EXECMAP_VERSION +
@@ -19,16 +34,29 @@ int main(int argc, char** argv) {
   StackOptions stack;
   VerifyOptions verify;
   StepOptions step;
-  CLI::App* layout_cmd = setup_layout(app, layout);
-  CLI::App* stack_cmd = setup_stack(app, stack);
-  CLI::App* verify_cmd = setup_verify(app, verify);
   EntropyOptions entropy;
   DiffOptions diff;
-  CLI::App* entropy_cmd = setup_entropy(app, entropy);
-  CLI::App* diff_cmd = setup_diff(app, diff);
   SpaceOptions space;
-  CLI::App* space_cmd = setup_space(app, space);
-  CLI::App* step_cmd = setup_step(app, step);
+  std::vector<Subcommand> subs = {
+      {"layout", [&](CLI::App& a) { return setup_layout(a, layout); }, [&] { return run_layout(layout); }},
+      {"stack", [&](CLI::App& a) { return setup_stack(a, stack); }, [&] { return run_stack(stack); }},
+      {"verify", [&](CLI::App& a) { return setup_verify(a, verify); }, [&] { return run_verify(verify); }},
+      {"step", [&](CLI::App& a) { return setup_step(a, step); }, [&] { return run_step(step); }},
+      {"entropy", [&](CLI::App& a) { return setup_entropy(a, entropy); }, [&] { return run_entropy(entropy); }},
+      {"diff", [&](CLI::App& a) { return setup_diff(a, diff); }, [&] { return run_diff(diff); }},
+      {"space", [&](CLI::App& a) { return setup_space(a, space); }, [&] { return run_space(space); }},
+  };
+  // Registering a CLI11 subcommand costs more than the whole simulation, so register only
+  // the one named on the command line (all of them for --help, --version and mistakes).
+  bool named = false;
+  if (argc > 1)
+    for (auto& s : subs)
+      if (std::strcmp(argv[1], s.name) == 0) {
+        s.app = s.setup(app);
+        named = true;
+      }
+  if (!named)
+    for (auto& s : subs) s.app = s.setup(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -43,13 +71,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   try {
-    if (layout_cmd->parsed()) return run_layout(layout);
-    if (stack_cmd->parsed()) return run_stack(stack);
-    if (verify_cmd->parsed()) return run_verify(verify);
-    if (entropy_cmd->parsed()) return run_entropy(entropy);
-    if (diff_cmd->parsed()) return run_diff(diff);
-    if (space_cmd->parsed()) return run_space(space);
-    if (step_cmd->parsed()) return run_step(step);
+    for (auto& s : subs)
+      if (s.app && s.app->parsed()) return s.run();
   } catch (const std::exception& e) {
     std::cerr << "execmap: error: internal error: " << e.what() << "\n";
     return kExitFailure;

@@ -80,11 +80,11 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
     std::istringstream in(maps);
     std::string line;
     while (std::getline(in, line)) {
+      size_t lb = line.rfind('[');
+      if (lb == std::string::npos) continue;
       unsigned long long s, e;
       char perms[5] = {};
       if (std::sscanf(line.c_str(), "%llx-%llx %4s", &s, &e, perms) != 3) continue;
-      size_t lb = line.rfind('[');
-      if (lb == std::string::npos) continue;
       std::string name = line.substr(lb);
       if (name == "[vsyscall]") saw_vsyscall = true;
       if (name != "[vvar]" && name != "[vvar_vclock]" && name != "[vdso]") continue;
