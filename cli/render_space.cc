@@ -101,7 +101,10 @@ std::vector<UserRow> user_rows(const sim::ExecResult& r, const sim::SpaceLayout&
   if (r.load_bias) marks.push_back({r.load_bias, "load_bias"});
   if (r.interp_base) marks.push_back({*r.interp_base, "interp_base"});
   marks.push_back({r.stack.sp, "sp"});
-  for (const auto& [addr, text] : marks) {
+  for (const auto& mark : marks) {
+    // (C++17 lambdas cannot capture structured bindings, so name the members.)
+    const uint64_t addr = mark.first;
+    const std::string& text = mark.second;
     auto at = std::find_if(rows.begin(), rows.end(), [&](const UserRow& u) {
       return u.kind == UserRow::Kind::Mapping && u.start == addr;
     });
