@@ -108,18 +108,28 @@ bool read_hardening(const ExecFile& f, Hardening* h, std::string* why) {
     }
   }
 
-  // Separate code: no executable PT_LOAD maps the ELF header (offset 0) or shares a page
-  // with a non-executable PT_LOAD (ld -z separate-code, lld's default R / RX / RW split).
+  // Separate code (ld -z separate-code): no executable mapping holds non-executable bytes.
+  // An executable PT_LOAD maps whole file pages, so it must not share a file page with the
+  // ELF and program headers or with a non-executable PT_LOAD (lld's default R / RX split
+  // packs them into one file page), nor a virtual page with a non-executable PT_LOAD.
+  auto overlaps = [](uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; };
+  uint64_t headers_end = elf::kEhdrSize;
+  uint64_t ph_end;
+  if (checked_add(eh.e_phoff, uint64_t(eh.e_phnum) * elf::kPhdrSize, &ph_end))
+    headers_end = std::max(headers_end, ph_end);
   bool any_x = false, separate = true;
   for (const auto& x : ph) {
     if (x.p_type != elf::PT_LOAD || !(x.p_flags & elf::PF_X)) continue;
     any_x = true;
-    if (x.p_offset < page && x.p_filesz) separate = false;
     uint64_t xs = page_start(x.p_vaddr, page), xe = page_align(x.p_vaddr + x.p_memsz, page);
+    uint64_t fs = page_start(x.p_offset, page), fe = page_align(x.p_offset + x.p_filesz, page);
+    if (x.p_filesz && overlaps(fs, fe, 0, headers_end)) separate = false;
     for (const auto& d : ph) {
       if (d.p_type != elf::PT_LOAD || (d.p_flags & elf::PF_X)) continue;
       uint64_t ds = page_start(d.p_vaddr, page), de = page_align(d.p_vaddr + d.p_memsz, page);
-      if (ds < xe && xs < de) separate = false;
+      if (overlaps(ds, de, xs, xe)) separate = false;
+      if (x.p_filesz && d.p_filesz && overlaps(fs, fe, d.p_offset, d.p_offset + d.p_filesz))
+        separate = false;
     }
   }
   h->separate_code = any_x && separate;
