@@ -28,6 +28,7 @@ class ExecFile {
 struct OpenResult {
   int err = 0;               // the kernel's errno, 0 on success
   std::string why;           // one line explaining err
+  std::string check;         // the kernel rule that refuses (empty: the path lookup itself)
   bool unreadable = false;   // the kernel would open it, but execmap cannot read it
   std::unique_ptr<ExecFile> file;
 };

@@ -45,10 +45,11 @@ class HostFile final : public ExecFile {
   uint64_t size_;
 };
 
-OpenResult fail(int err, std::string why) {
+OpenResult fail(int err, std::string why, std::string check = "") {
   OpenResult r;
   r.err = err;
   r.why = std::move(why);
+  r.check = std::move(check);
   return r;
 }
 
@@ -56,22 +57,22 @@ OpenResult fail(int err, std::string why) {
 
 OpenResult HostFileSystem::open_exec(const std::string& path) const {
   // getname(): an empty name is ENOENT, a name of PATH_MAX or more is ENAMETOOLONG.
-  if (path.empty()) return fail(ENOENT, "empty path");
-  if (path.size() >= PATH_MAX) return fail(ENAMETOOLONG, "path longer than PATH_MAX");
+  if (path.empty()) return fail(ENOENT, "empty path", "getname");
+  if (path.size() >= PATH_MAX) return fail(ENAMETOOLONG, "path longer than PATH_MAX", "getname");
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     int e = errno;
-    return fail(e, std::strerror(e));
+    return fail(e, std::strerror(e), "path lookup");
   }
   // do_open_execat(): only regular files on exec-allowed mounts may be executed.
-  if (S_ISDIR(st.st_mode)) return fail(EACCES, "is a directory (do_open_execat: !S_ISREG)");
-  if (!S_ISREG(st.st_mode)) return fail(EACCES, "not a regular file (do_open_execat: !S_ISREG)");
+  if (S_ISDIR(st.st_mode)) return fail(EACCES, "is a directory", "do_open_execat: S_ISREG");
+  if (!S_ISREG(st.st_mode)) return fail(EACCES, "not a regular file", "do_open_execat: S_ISREG");
   struct statvfs vfs;
   if (::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))
-    return fail(EACCES, "on a noexec mount (do_open_execat: path_noexec)");
+    return fail(EACCES, "on a noexec mount", "do_open_execat: path_noexec");
   // may_open(MAY_EXEC): access(2) applies the same rule, including root's "any x bit".
   if (::access(path.c_str(), X_OK) != 0)
-    return fail(EACCES, "no execute permission (may_open: MAY_EXEC)");
+    return fail(EACCES, "no execute permission", "may_open: MAY_EXEC");
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -82,7 +83,7 @@ OpenResult HostFileSystem::open_exec(const std::string& path) const {
   struct stat fst;
   if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
     ::close(fd);
-    return fail(EACCES, "not a regular file (do_open_execat: !S_ISREG)");
+    return fail(EACCES, "not a regular file", "do_open_execat: S_ISREG");
   }
   FileIdentity id;
   id.dev_major = major(fst.st_dev);
@@ -91,7 +92,7 @@ OpenResult HostFileSystem::open_exec(const std::string& path) const {
   char* real = ::realpath(path.c_str(), nullptr);
   id.path = real ? real : path;
   std::free(real);
-  return OpenResult{0, {}, false,
+  return OpenResult{0, {}, {}, false,
                     std::make_unique<HostFile>(fd, std::move(id), uint64_t(fst.st_size))};
 }
 

@@ -8,7 +8,7 @@ execmap_packages=(
   libcli11-dev nlohmann-json3-dev          # CLI11 2.1 and nlohmann::json 3.11 (header-only)
   catch2                                   # Catch2 v2.13 (catch2/catch.hpp)
   clang lld libclang-rt-14-dev             # corpus links with lld, clang builds, libFuzzer
-  libbenchmark-dev                         # bench/ (Google Benchmark)
+  libbenchmark-dev hyperfine time valgrind  # bench/ (Google Benchmark), tests use /usr/bin/time
 )
 
 ensure_packages() {

@@ -111,7 +111,9 @@ class ExecSim {
   bool open_file() {
     loader::OpenResult o = fs_.open_exec(req_.filename);
     if (o.unreadable) return fail_io(req_.filename + ": " + o.why);
-    if (o.err) return fail_errno(o.err, "do_open_execat", req_.filename + ": " + o.why);
+    if (o.err)
+      return fail_errno(o.err, o.check.empty() ? "do_open_execat" : o.check,
+                        req_.filename + ": " + o.why);
     file_ = std::move(o.file);
     record("bprm_execve", "do_open_execat",
            {"opened " + file_->identity().path + " (" + std::to_string(file_->size()) + " bytes)"});
@@ -281,7 +283,8 @@ class ExecSim {
       loader::OpenResult o = fs_.open_exec(interp_path_);
       if (o.unreadable) return fail_io(interp_path_ + ": " + o.why);
       if (o.err)
-        return fail_errno(o.err, "open_exec(interpreter)",
+        return fail_errno(o.err,
+                          "open_exec(interpreter)" + (o.check.empty() ? "" : ": " + o.check),
                           "interpreter " + interp_path_ + ": " + o.why);
       interp_ = std::move(o.file);
       std::vector<uint8_t> ibuf;

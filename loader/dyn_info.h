@@ -1,0 +1,45 @@
+// What rtld reads from a shared object before and while mapping it: open_verify()'s ELF header
+// checks, the program headers, and the dynamic section's DT_NEEDED / DT_SONAME / DT_RPATH /
+// DT_RUNPATH / DT_FLAGS_1 / DT_INIT / DT_INIT_ARRAY. Bounded, checked reads of untrusted files.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loader/elf_bytes.h"
+#include "loader/exec_file.h"
+
+namespace execmap::loader {
+
+constexpr int64_t DT_NULL = 0, DT_NEEDED = 1, DT_STRTAB = 5, DT_STRSZ = 10, DT_INIT = 12,
+                  DT_SONAME = 14, DT_RPATH = 15, DT_INIT_ARRAY = 25, DT_INIT_ARRAYSZ = 27,
+                  DT_RUNPATH = 29, DT_PREINIT_ARRAY = 32, DT_PREINIT_ARRAYSZ = 33,
+                  DT_FLAGS_1 = 0x6ffffffb;
+constexpr uint64_t DF_1_NODEFLIB = 0x800;
+
+// Limits on what a hostile file can make us allocate.
+constexpr uint64_t kMaxDynEntries = 1u << 16;
+constexpr uint64_t kMaxDynString = 4096;
+constexpr uint64_t kMaxPhnum = 4096;
+
+struct DynInfo {
+  // open_verify(): Ok; OtherClass/OtherMachine make rtld skip the file silently and keep
+  // searching; Fatal is a _dl_signal_error (the load fails with error).
+  enum class Verify { Ok, OtherClass, OtherMachine, Fatal };
+  Verify verify = Verify::Fatal;
+  std::string error;  // Verify::Fatal, or a damaged dynamic section (then ok but partial)
+  elf::Ehdr ehdr;
+  std::vector<elf::Phdr> phdrs;
+  bool has_dynamic = false;
+  std::vector<std::string> needed;  // DT_NEEDED in order
+  std::optional<std::string> soname, rpath, runpath;
+  uint64_t flags_1 = 0;
+  bool has_init = false, has_init_array = false, has_preinit_array = false;
+};
+
+// Reads and checks one object as rtld's open_verify() and _dl_map_object_from_fd() do.
+DynInfo read_dyn_info(const ExecFile& f);
+
+}  // namespace execmap::loader
