@@ -70,6 +70,20 @@ struct SpaceOptions {
 CLI::App* setup_space(CLI::App& app, SpaceOptions& o);
 int run_space(const SpaceOptions& o);
 
+struct LibsOptions {
+  ExecOptions exec;
+};
+CLI::App* setup_libs(CLI::App& app, LibsOptions& o);
+int run_libs(const LibsOptions& o);
+
+struct GradeOptions {
+  ExecOptions exec;
+  std::string snapshot, loader, rubric, gradescope;
+  unsigned timeout_ms = 10000;
+};
+CLI::App* setup_grade(CLI::App& app, GradeOptions& o);
+int run_grade(const GradeOptions& o);
+
 // Shared by the commands: simulate, and report a predicted failure the documented way.
 // Returns -1 when the exec succeeds, else the exit code already reported.
 int report_failure(const sim::ExecResult& r, const std::string& format);

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   EntropyOptions entropy;
   DiffOptions diff;
   SpaceOptions space;
+  GradeOptions grade;
+  LibsOptions libs;
   std::vector<Subcommand> subs = {
       {"layout", [&](CLI::App& a) { return setup_layout(a, layout); }, [&] { return run_layout(layout); }},
       {"stack", [&](CLI::App& a) { return setup_stack(a, stack); }, [&] { return run_stack(stack); }},
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
       {"entropy", [&](CLI::App& a) { return setup_entropy(a, entropy); }, [&] { return run_entropy(entropy); }},
       {"diff", [&](CLI::App& a) { return setup_diff(a, diff); }, [&] { return run_diff(diff); }},
       {"space", [&](CLI::App& a) { return setup_space(a, space); }, [&] { return run_space(space); }},
+      {"grade", [&](CLI::App& a) { return setup_grade(a, grade); }, [&] { return run_grade(grade); }},
+      {"libs", [&](CLI::App& a) { return setup_libs(a, libs); }, [&] { return run_libs(libs); }},
   };
   // Registering a CLI11 subcommand costs more than the whole simulation, so register only
   // the one named on the command line (all of them for --help, --version and mistakes).

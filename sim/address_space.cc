@@ -37,12 +37,42 @@ void AddressSpace::split_at(uint64_t addr) {
   vmas_.emplace(addr, right);
 }
 
+void AddressSpace::refresh_gaps(uint64_t lo, uint64_t hi) {
+  uint64_t x = lo, y = hi;
+  std::vector<uint64_t> ends;
+  const auto& g = gaps_.gaps();
+  for (auto it = g.lower_bound(lo); it != g.end() && it->second <= hi; ++it) {
+    ends.push_back(it->first);
+    x = std::min(x, it->second);
+    y = std::max(y, it->first);
+  }
+  for (uint64_t e : ends) gaps_.erase_end(e);
+  uint64_t cur = x;
+  for (auto it = vmas_.upper_bound(x); ; ) {
+    // The VMA covering x, if any, starts before it.
+    if (it != vmas_.begin() && cur == x) {
+      auto prev = std::prev(it);
+      if (prev->second.end > cur) cur = prev->second.end;
+    }
+    if (it == vmas_.end() || it->second.start >= y) break;
+    if (it->second.start > cur) gaps_.insert(cur, it->second.start);
+    cur = std::max(cur, it->second.end);
+    ++it;
+  }
+  if (cur < y) gaps_.insert(cur, y);
+}
+
 void AddressSpace::unmap(uint64_t start, uint64_t end) {
   if (start >= end) return;
   split_at(start);
   split_at(end);
   auto it = vmas_.lower_bound(start);
-  while (it != vmas_.end() && it->second.start < end) it = vmas_.erase(it);
+  bool removed = false;
+  while (it != vmas_.end() && it->second.start < end) {
+    it = vmas_.erase(it);
+    removed = true;
+  }
+  if (removed) refresh_gaps(start, end);
 }
 
 bool AddressSpace::mergeable(const Vma& a, const Vma& b) {
@@ -77,6 +107,7 @@ void AddressSpace::merge_around(uint64_t start) {
 void AddressSpace::map(const Vma& v, bool merge) {
   unmap(v.start, v.end);
   vmas_.emplace(v.start, v);
+  refresh_gaps(v.start, v.end);
   if (merge) merge_around(v.start);
 }
 
@@ -135,6 +166,7 @@ bool AddressSpace::expand_down(uint64_t vma_start, uint64_t new_start) {
   v.pgoff -= (vma_start - new_start);
   v.start = new_start;
   vmas_.emplace(new_start, v);
+  refresh_gaps(new_start, vma_start);
   return true;
 }
 
@@ -151,30 +183,28 @@ std::optional<uint64_t> AddressSpace::unmapped_area_topdown(uint64_t len, uint64
   if (length < len || low > high) return std::nullopt;
   uint64_t high_limit = high;
   for (;;) {
-    // mas_empty_area_rev(low, high_limit - 1, length): the highest hole that fits.
+    if (high_limit <= low) return std::nullopt;
+    // mas_empty_area_rev(low, high_limit - 1, length): the highest gap that fits, clipped
+    // to [low, high_limit). First the gap that contains high_limit - 1, if any...
     bool found = false;
     uint64_t gap_end = 0;
-    auto it = vmas_.lower_bound(high_limit);
-    // Walk holes from the top: the hole below `it` ends at it->start (or high_limit).
-    while (true) {
-      uint64_t hole_end = (it == vmas_.end()) ? high_limit : std::min(it->second.start, high_limit);
-      uint64_t hole_start = 0;
-      auto prev = it;
-      bool has_prev = (it != vmas_.begin());
-      if (has_prev) {
-        --prev;
-        hole_start = prev->second.end;
-      }
-      if (hole_start < low) hole_start = low;
-      // A VMA straddling high_limit leaves no hole at the top.
-      if (has_prev && prev->second.end > hole_end) hole_end = hole_start;
-      if (hole_end > hole_start && hole_end - hole_start >= length) {
+    const auto& g = gaps_.gaps();
+    auto top = g.lower_bound(high_limit);  // first gap ending at or above high_limit
+    if (top != g.end() && top->second < high_limit) {
+      uint64_t s = std::max(top->second, low);
+      if (high_limit > s && high_limit - s >= length) {
         found = true;
-        gap_end = hole_end;
-        break;
+        gap_end = high_limit;
       }
-      if (!has_prev || prev->second.end <= low) break;
-      it = prev;
+    }
+    // ...then the highest whole gap below it that is large enough (subtree maxima).
+    if (!found) {
+      uint64_t s, e;
+      if (gaps_.rightmost_fit(high_limit, length, &s, &e) && e > low &&
+          e - std::max(s, low) >= length) {
+        found = true;
+        gap_end = e;
+      }
     }
     if (!found) return std::nullopt;
     uint64_t gap = gap_end - len;
@@ -237,6 +267,25 @@ std::optional<uint64_t> AddressSpace::unmapped_area_bottomup(uint64_t len, uint6
 std::string AddressSpace::check_invariants() const {
   const Vma* prev = nullptr;
   char buf[160];
+  // The gap index is exactly the complement of the VMAs.
+  {
+    uint64_t cur = 0;
+    auto gi = gaps_.gaps().begin();
+    auto expect_gap = [&](uint64_t s, uint64_t e) {
+      if (gi == gaps_.gaps().end() || gi->second != s || gi->first != e) return false;
+      ++gi;
+      return true;
+    };
+    for (const auto& [k, v] : vmas_) {
+      if (v.start > cur && !expect_gap(cur, v.start)) {
+        std::snprintf(buf, sizeof buf, "gap index wrong below %llx", (unsigned long long)v.start);
+        return buf;
+      }
+      cur = std::max(cur, v.end);
+    }
+    if (cur < ~uint64_t(0) && !expect_gap(cur, ~uint64_t(0))) return "gap index wrong at the top";
+    if (gi != gaps_.gaps().end()) return "gap index has extra gaps";
+  }
   for (const auto& [key, v] : vmas_) {
     if (key != v.start || v.start >= v.end || (v.start % page_) || (v.end % page_)) {
       std::snprintf(buf, sizeof buf, "bad vma %llx-%llx", (unsigned long long)v.start,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/gap_tree.h"
+
 namespace execmap::sim {
 
 constexpr uint32_t PROT_R = 1, PROT_W = 2, PROT_X = 4;
@@ -37,7 +39,9 @@ struct Vma {
 class AddressSpace {
  public:
   explicit AddressSpace(uint64_t page_size = 4096, uint64_t stack_guard_gap = 1 << 20)
-      : page_(page_size), guard_gap_(stack_guard_gap) {}
+      : page_(page_size), guard_gap_(stack_guard_gap) {
+    gaps_.insert(0, ~uint64_t(0));
+  }
 
   const std::map<uint64_t, Vma>& vmas() const { return vmas_; }
   size_t count() const { return vmas_.size(); }
@@ -80,7 +84,10 @@ class AddressSpace {
  private:
   void split_at(uint64_t addr);
   void merge_around(uint64_t start);
+  // Re-derives the free gaps touching [lo, hi] after the mapped ranges there changed.
+  void refresh_gaps(uint64_t lo, uint64_t hi);
   std::map<uint64_t, Vma> vmas_;
+  GapTree gaps_;  // complement of vmas_, for O(log n) top-down searches
   uint64_t page_;
   uint64_t guard_gap_;
 };

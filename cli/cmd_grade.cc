@@ -1,0 +1,182 @@
+// `execmap grade`: grade a user-space ELF loader's hand-over state against the simulated
+// execve() of PROG, live under ptrace (--loader) or from a snapshot file (--snapshot).
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/compare.h"
+#include "cli/exit_codes.h"
+#include "cli/grade.h"
+#include "live/capture.h"
+#include "live/grade_trace.h"
+
+namespace execmap::cli {
+
+CLI::App* setup_grade(CLI::App& app, GradeOptions& o) {
+  CLI::App* sub = app.add_subcommand(
+      "grade", "Grade a user-space ELF loader: the mappings, entry point, stack and auxv it "
+               "hands to PROG, against what execve() would build");
+  auto* snap = sub->add_option("--snapshot", o.snapshot,
+                               "Grade a snapshot file {maps, rip, sp, image, memory?} "
+                               "(contrib/execmap_snapshot.h writes one)");
+  auto* live = sub->add_option("--loader", o.loader,
+                               "Run 'CMD PROG [ARG...]' under ptrace and grade it at PROG's entry");
+  snap->excludes(live);
+  sub->add_option("--rubric", o.rubric,
+                  "JSON {\"checks\": {\"<id>\": {\"points\", \"name\", \"enabled\"}}}");
+  sub->add_option("--gradescope", o.gradescope, "Also write Gradescope's results.json here");
+  sub->add_option("--timeout-ms", o.timeout_ms, "Wall-clock bound on the loader (--loader)")
+      ->capture_default_str();
+  add_exec_options(sub, o.exec, {"text", "json"}, "text");
+  return sub;
+}
+
+namespace {
+
+bool read_whole(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return !f.bad();
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
+int run_grade(const GradeOptions& o) {
+  if (o.snapshot.empty() == o.loader.empty()) {
+    std::cerr << "execmap: error: grade needs exactly one of --snapshot FILE or --loader CMD\n";
+    return kExitUsage;
+  }
+  sim::ExecRequest req;
+  std::string err;
+  if (!build_request(o.exec, &req, &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    return kExitUsage;
+  }
+  if (req.randomize) {
+    std::cerr << "execmap: error: grade compares against one exact exec; use --aslr off\n";
+    return kExitUsage;
+  }
+  nlohmann::json rubric;
+  if (!o.rubric.empty()) {
+    std::string text;
+    if (!read_whole(o.rubric, &text)) {
+      std::cerr << "execmap: error: cannot read " << o.rubric << "\n";
+      return kExitFailure;
+    }
+    rubric = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (rubric.is_discarded()) {
+      std::cerr << "execmap: error: " << o.rubric << " is not valid JSON\n";
+      return kExitUsage;
+    }
+  }
+
+  // The kernel's answer for PROG: the expectation every check compares with.
+  loader::HostFileSystem fs;
+  sim::ExecResult r = sim::simulate_exec(req, fs);
+  int rc = report_failure(r, o.exec.format);
+  if (rc >= 0) return rc;
+  if (r.objects.size() != 1 || r.interp_base) {
+    std::cerr << "execmap: error: grade handles static and static-pie programs; "
+              << req.filename << " has an interpreter\n";
+    return kExitFailure;
+  }
+  std::string file_text;
+  if (!read_whole(req.filename, &file_text)) {
+    std::cerr << "execmap: error: cannot read " << req.filename << "\n";
+    return kExitFailure;
+  }
+  std::vector<uint8_t> file(file_text.begin(), file_text.end());
+
+  GradeReport report;
+  if (!o.snapshot.empty()) {
+    std::string text;
+    if (!read_whole(o.snapshot, &text)) {
+      std::cerr << "execmap: error: cannot read " << o.snapshot << "\n";
+      return kExitFailure;
+    }
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    GradeInput in;
+    if (j.is_discarded() || !parse_snapshot(j, &in, &err)) {
+      std::cerr << "execmap: error: " << o.snapshot << ": "
+                << (j.is_discarded() ? std::string("not valid JSON") : err) << "\n";
+      return kExitFailure;
+    }
+    report = grade_state(r, file, in);
+  } else {
+    std::string why;
+    if (!live::ptrace_available(&why)) {
+      std::cerr << "execmap: error: grade --loader needs ptrace: " << why << "\n";
+      return kExitFailure;
+    }
+    const auto& exe = r.objects[0];
+    live::LoaderTraceRequest treq;
+    treq.argv = split_words(o.loader);
+    if (treq.argv.empty()) {
+      std::cerr << "execmap: error: --loader is empty\n";
+      return kExitUsage;
+    }
+    treq.argv.push_back(req.filename);
+    treq.argv.insert(treq.argv.end(), req.argv.begin() + (req.argv.empty() ? 0 : 1),
+                     req.argv.end());
+    treq.envp = req.envp;
+    treq.target_path = exe.id.path;
+    treq.target_is_dyn = exe.ehdr.e_type == 3;  // ET_DYN
+    treq.e_entry = exe.ehdr.e_entry;
+    for (const auto& p : exe.phdrs)
+      if (p.p_type == 1) {  // the first PT_LOAD
+        treq.first_load_offset = p.p_offset & ~uint64_t(0xfff);
+        treq.first_load_vaddr = p.p_vaddr & ~uint64_t(0xfff);
+        break;
+      }
+    treq.timeout_ms = o.timeout_ms;
+    live::LoaderStop stop;
+    if (!live::trace_loader(treq, &stop, &why)) {
+      std::cerr << "execmap: error: " << why << "\n";
+      return kExitFailure;
+    }
+    using Outcome = live::LoaderStop::Outcome;
+    if (stop.outcome == Outcome::ReachedEntry || stop.outcome == Outcome::JumpedElsewhere) {
+      GradeInput in;
+      in.maps = stop.maps;
+      in.rip = stop.rip;
+      in.sp = stop.rsp;
+      in.image = stop.stack_image;
+      in.has_memory = true;
+      for (auto& m : stop.memory) in.memory.push_back({m.start, std::move(m.bytes)});
+      report = grade_state(r, file, in);
+      report.base_note += "; " + stop.message;
+    } else {
+      report = grade_no_state(r, stop.message);
+    }
+  }
+  if (!o.rubric.empty() && !apply_rubric(rubric, &report, &err)) {
+    std::cerr << "execmap: error: " << o.rubric << ": " << err << "\n";
+    return kExitUsage;
+  }
+  if (!o.gradescope.empty()) {
+    std::ofstream f(o.gradescope);
+    f << dump_json(gradescope_json(report)) << "\n";
+    if (!f) {
+      std::cerr << "execmap: error: cannot write " << o.gradescope << "\n";
+      return kExitFailure;
+    }
+  }
+  if (o.exec.format == "json")
+    std::cout << dump_json(grade_json(report)) << "\n";
+  else
+    std::cout << render_grade(report);
+  return report.any_failed() ? kExitMismatch : kExitOk;
+}
+
+}  // namespace execmap::cli

@@ -1,0 +1,161 @@
+// `execmap libs`: the dependency tree glibc 2.36's ld.so would load, found without running it
+// (sim/rtld.h), with why each path was chosen and whether the object has initializers.
+#include <cstring>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/compare.h"
+#include "cli/exit_codes.h"
+#include "loader/elf_defs.h"
+#include "loader/lib_files.h"
+#include "sim/rtld.h"
+
+namespace execmap::cli {
+namespace {
+
+// The value of the last NAME=... in envp (rtld's process_envvars lets later entries win).
+std::optional<std::string> env_value(const std::vector<std::string>& envp, const std::string& k) {
+  std::optional<std::string> v;
+  for (const std::string& e : envp)
+    if (e.size() > k.size() && e.compare(0, k.size(), k) == 0 && e[k.size()] == '=')
+      v = e.substr(k.size() + 1);
+  return v;
+}
+
+// The glibc-hwcaps subdirectories this CPU supports, best first: glibc 2.36
+// sysdeps/x86_64/dl-hwcaps-subdirs.c tests the x86-64-v2/v3/v4 ISA levels in that order.
+std::vector<std::string> host_glibc_hwcaps() {
+  std::vector<std::string> v;
+  __builtin_cpu_init();
+  bool v2 = __builtin_cpu_supports("x86-64-v2");
+  bool v3 = v2 && __builtin_cpu_supports("x86-64-v3");
+  bool v4 = v3 && __builtin_cpu_supports("x86-64-v4");
+  if (v4) v.push_back("x86-64-v4");
+  if (v3) v.push_back("x86-64-v3");
+  if (v2) v.push_back("x86-64-v2");
+  return v;
+}
+
+std::string initializers(const sim::RtldObject& o) {
+  std::string s;
+  auto add = [&](bool b, const char* n) {
+    if (!b) return;
+    if (!s.empty()) s += ",";
+    s += n;
+  };
+  add(o.has_preinit_array, "DT_PREINIT_ARRAY");
+  add(o.has_init, "DT_INIT");
+  add(o.has_init_array, "DT_INIT_ARRAY");
+  return s.empty() ? "-" : s;
+}
+
+}  // namespace
+
+CLI::App* setup_libs(CLI::App& app, LibsOptions& o) {
+  CLI::App* sub = app.add_subcommand(
+      "libs",
+      "Show the shared objects glibc 2.36's ld.so would load for PATH, and why each path was "
+      "chosen, without running the loader");
+  add_exec_options(sub, o.exec, {"text", "json"}, "text");
+  return sub;
+}
+
+bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
+                      sim::RtldResult* out, std::string* err) {
+  loader::HostLibraryFiles fs;
+  sim::RtldRequest rq;
+  rq.exe_path = r.objects.empty() ? req.filename : r.objects[0].id.path;
+  rq.ld_library_path = env_value(req.envp, "LD_LIBRARY_PATH");
+  rq.ld_preload = env_value(req.envp, "LD_PRELOAD");
+  rq.secure = r.profile.host.secure != 0;
+  rq.config.platform = r.profile.host.platform;
+  rq.config.glibc_hwcaps = host_glibc_hwcaps();
+  int e = 0;
+  std::unique_ptr<loader::ExecFile> exe = fs.open_library(rq.exe_path, &e);
+  if (!exe) {
+    *err = rq.exe_path + ": cannot open";
+    return false;
+  }
+  std::unique_ptr<loader::ExecFile> interp;
+  if (r.objects.size() > 1) {
+    // rtld's l_name for itself is the PT_INTERP string.
+    loader::DynInfo d = loader::read_dyn_info(*exe);
+    for (const elf::Phdr& p : d.phdrs)
+      if (p.p_type == elf::PT_INTERP && p.p_filesz > 1 && p.p_filesz < 4096) {
+        std::vector<char> b(p.p_filesz);
+        if (exe->read_at(p.p_offset, b.data(), p.p_filesz) == int64_t(p.p_filesz))
+          rq.interp.assign(b.data(), strnlen(b.data(), b.size()));
+      }
+    interp = fs.open_library(r.objects[1].id.path, &e);
+  }
+  *out = sim::resolve_libraries(rq, *exe, interp.get(), fs);
+  return true;
+}
+
+int run_libs(const LibsOptions& o) {
+  sim::ExecRequest req;
+  std::string err;
+  if (!build_request(o.exec, &req, &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    return kExitUsage;
+  }
+  loader::HostFileSystem fs;
+  sim::ExecResult r = sim::simulate_exec(req, fs);
+  int rc = report_failure(r, o.exec.format);
+  if (rc >= 0) return rc;
+  if (r.objects.size() < 2) {
+    std::cerr << "execmap: " << req.filename << ": not a dynamically linked program (no PT_INTERP)\n";
+    return kExitFailure;
+  }
+  sim::RtldResult res;
+  if (!resolve_for_exec(r, req, &res, &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    return kExitFailure;
+  }
+  if (o.exec.format == "json") {
+    nlohmann::json objs = nlohmann::json::array();
+    for (size_t i = 0; i < res.objects.size(); ++i) {
+      const sim::RtldObject& ob = res.objects[i];
+      nlohmann::json j;
+      j["index"] = i;
+      j["name"] = i == 0 ? req.filename : ob.libname;
+      j["path"] = i == 0 ? req.filename : ob.l_name;
+      j["realpath"] = ob.id.path;
+      j["via"] = sim::found_via_name(ob.via);
+      j["search_dir"] = ob.search_dir;
+      j["loader"] = ob.loader;
+      j["needed"] = ob.needed;
+      j["deps"] = ob.deps;
+      j["base"] = nullptr;
+      j["initializers"] = {{"DT_PREINIT_ARRAY", ob.has_preinit_array},
+                           {"DT_INIT", ob.has_init},
+                           {"DT_INIT_ARRAY", ob.has_init_array}};
+      if (!ob.error.empty()) j["error"] = ob.error;
+      objs.push_back(j);
+    }
+    nlohmann::json out = {{"ok", res.ok}, {"objects", objs}, {"notes", res.notes}};
+    if (!res.ok) out["error"] = res.error;
+    std::cout << dump_json(out) << "\n";
+  } else {
+    std::cout << "# load order; base addresses need --stage start (not modelled yet: \"-\")\n";
+    for (size_t i = 0; i < res.objects.size(); ++i) {
+      const sim::RtldObject& ob = res.objects[i];
+      std::string needed_by = ob.loader >= 0 ? " (needed by #" + std::to_string(ob.loader) + ")" : "";
+      std::cout << "#" << i << " " << (i == 0 ? req.filename : ob.libname) << "\n"
+                << "    path: " << (ob.via == sim::FoundVia::NotFound ? "not found" : i == 0 ? ob.id.path : ob.l_name)
+                << "\n    via: " << sim::found_via_name(ob.via)
+                << (ob.search_dir.empty() ? "" : " " + ob.search_dir) << needed_by
+                << "\n    base: -\n    initializers: " << initializers(ob) << "\n";
+      if (!ob.error.empty()) std::cout << "    error: " << ob.error << "\n";
+    }
+    for (const std::string& n : res.notes) std::cout << "note: " << n << "\n";
+  }
+  if (!res.ok) {
+    std::cerr << "execmap: " << req.filename << ": error while loading shared libraries: "
+              << res.error << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace execmap::cli

@@ -1,0 +1,750 @@
+// The grading checks: each one compares one part of the loader's hand-over state with what
+// load_elf_binary() and create_elf_tables() would have built for PROG.
+#include "cli/grade.h"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "cli/options.h"
+#include "loader/sections.h"
+
+namespace execmap::cli {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+uint64_t page_down(uint64_t v) { return v & ~(kPage - 1); }
+uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+struct CheckDef {
+  const char* id;
+  const char* name;
+  double points;
+};
+
+// One table for the checks: report order, default names and points.
+const CheckDef kChecks[] = {
+    {"segments.mapped", "Every PT_LOAD is mapped at base + p_vaddr", 2},
+    {"segments.permissions", "Segment permissions match p_flags", 2},
+    {"segments.size", "Segment mappings have the kernel's page-rounded extent", 1},
+    {"segments.contents", "Segment contents equal the file bytes", 2},
+    {"segments.bss_zero", "The bss is zero", 2},
+    {"segments.no_extra_exec", "No extra executable mappings of PROG", 1},
+    {"entry.rip", "Execution starts at base + e_entry", 2},
+    {"stack.aligned", "sp is 16-byte aligned", 2},
+    {"stack.writable", "sp lies in a writable mapping", 1},
+    {"stack.argc", "argc is right", 1},
+    {"stack.argv", "argv strings are right", 2},
+    {"stack.envp", "envp strings are right", 2},
+    {"stack.null_terminated", "argv and envp are NULL-terminated", 1},
+    {"auxv.phdr", "AT_PHDR is right", 1},
+    {"auxv.phent", "AT_PHENT is right", 1},
+    {"auxv.phnum", "AT_PHNUM is right", 1},
+    {"auxv.pagesz", "AT_PAGESZ is right", 1},
+    {"auxv.entry", "AT_ENTRY is right", 1},
+    {"auxv.random", "AT_RANDOM points to 16 readable bytes", 1},
+    {"auxv.base", "AT_BASE is 0 for a static program", 1},
+    {"auxv.null", "auxv ends with AT_NULL", 1},
+    {"auxv.optional", "Optional auxv entries are sane", 1},
+};
+
+struct MapLine {
+  uint64_t start = 0, end = 0, offset = 0;
+  std::string perms;  // "rw-p"
+  std::string path;
+};
+
+std::vector<MapLine> parse_maps(const std::string& text) {
+  std::vector<MapLine> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long s, e, off;
+    char perms[8] = {};
+    int path_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off,
+                    &path_at) < 4 || e <= s)
+      continue;
+    MapLine m{s, e, off, perms, ""};
+    if (path_at > 0 && static_cast<size_t>(path_at) <= line.size()) m.path = line.substr(path_at);
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::string rwx(uint32_t p_flags) {
+  std::string s = "---";
+  if (p_flags & PF_R) s[0] = 'r';
+  if (p_flags & PF_W) s[1] = 'w';
+  if (p_flags & PF_X) s[2] = 'x';
+  return s;
+}
+
+// Reads the loader's memory from the stack image and the memory blocks.
+class Memory {
+ public:
+  explicit Memory(const GradeInput& in) : in_(in) {}
+  // Ranges may span several captured blocks (a file page and the anonymous bss after it).
+  std::optional<std::vector<uint8_t>> read(uint64_t addr, uint64_t len) const {
+    std::vector<uint8_t> out;
+    out.reserve(len);
+    while (out.size() < len) {
+      uint64_t at = addr + out.size(), want = len - out.size();
+      bool found = false;
+      auto take = [&](uint64_t start, const std::vector<uint8_t>& bytes) {
+        if (found || at < start || at - start >= bytes.size()) return;
+        uint64_t n = std::min<uint64_t>(want, bytes.size() - (at - start));
+        auto it = bytes.begin() + static_cast<std::ptrdiff_t>(at - start);
+        out.insert(out.end(), it, it + static_cast<std::ptrdiff_t>(n));
+        found = true;
+      };
+      take(in_.sp, in_.image);
+      for (const auto& m : in_.memory) take(m.start, m.bytes);
+      if (!found) return std::nullopt;
+    }
+    return out;
+  }
+  std::optional<uint64_t> word(uint64_t addr) const {
+    auto b = read(addr, 8);
+    if (!b) return std::nullopt;
+    uint64_t v;
+    std::memcpy(&v, b->data(), 8);
+    return v;
+  }
+  // A NUL-terminated string (at most 128 KiB, MAX_ARG_STRLEN is 32 pages).
+  std::optional<std::string> string(uint64_t addr) const {
+    std::string s;
+    for (uint64_t i = 0; i < (128u << 10); ++i) {
+      auto b = read(addr + i, 1);
+      if (!b) return std::nullopt;
+      if ((*b)[0] == 0) return s;
+      s.push_back(static_cast<char>((*b)[0]));
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const GradeInput& in_;
+};
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out + "\"";
+}
+
+class Grader {
+ public:
+  Grader(const sim::ExecResult& r, const std::vector<uint8_t>& file, const GradeInput& in)
+      : r_(r), exe_(r.objects[0]), file_(file), in_(in), mem_(in), maps_(parse_maps(in.maps)) {
+    for (const auto& p : exe_.phdrs)
+      if (p.p_type == PT_LOAD) loads_.push_back(p);
+  }
+
+  GradeReport run() {
+    GradeReport g;
+    g.program = exe_.id.path;
+    g.checks = default_checks();
+    find_base(&g.base_note);
+    parse_stack();
+    for (auto& c : g.checks) grade_one(c);
+    return g;
+  }
+
+ private:
+  bool is_dyn() const { return exe_.ehdr.e_type == ET_DYN; }
+  bool is_target(const MapLine& m) const { return m.path == exe_.id.path; }
+  const MapLine* map_at(uint64_t a) const {
+    for (const auto& m : maps_)
+      if (m.start <= a && a < m.end) return &m;
+    return nullptr;
+  }
+
+  void find_base(std::string* note) {
+    if (!is_dyn()) {
+      base_ = 0;
+      *note = "ET_EXEC: loaded at its link address";
+      return;
+    }
+    const auto& first = loads_.front();
+    for (const auto& m : maps_)
+      if (is_target(m) && m.offset == page_down(first.p_offset) &&
+          m.start >= page_down(first.p_vaddr)) {
+        base_ = m.start - page_down(first.p_vaddr);
+        *note = "ET_DYN: base " + hex(base_) + " from the mapping of file offset " +
+                hex(page_down(first.p_offset));
+        return;
+      }
+    if (in_.rip >= exe_.ehdr.e_entry && page_down(in_.rip - exe_.ehdr.e_entry) ==
+                                            in_.rip - exe_.ehdr.e_entry) {
+      base_ = in_.rip - exe_.ehdr.e_entry;
+      *note = "ET_DYN: no file mapping of PROG; base " + hex(base_) + " inferred from rip";
+      return;
+    }
+    base_ = 0;
+    *note = "ET_DYN: no mapping of PROG found; base unknown";
+  }
+
+  std::string seg_label(size_t i) {
+    if (sections_.empty() && !sections_tried_) {
+      sections_tried_ = true;
+      sections_ = read_sections();
+    }
+    const auto& p = loads_[i];
+    std::string name;
+    for (const auto& s : sections_)
+      if (s.size && s.addr >= p.p_vaddr && s.addr < p.p_vaddr + p.p_memsz) {
+        name = s.name;
+        break;
+      }
+    return "segment " + std::to_string(i) + " (" + (name.empty() ? "" : name + ", ") +
+           "p_vaddr " + hex(p.p_vaddr) + ")";
+  }
+
+  std::vector<loader::Section> read_sections() {
+    struct Bytes : loader::ExecFile {
+      const std::vector<uint8_t>& b;
+      loader::FileIdentity id;
+      explicit Bytes(const std::vector<uint8_t>& bytes) : b(bytes) {}
+      const loader::FileIdentity& identity() const override { return id; }
+      uint64_t size() const override { return b.size(); }
+      int64_t read_at(uint64_t off, void* out, uint64_t len) const override {
+        if (off >= b.size()) return 0;
+        uint64_t n = std::min<uint64_t>(len, b.size() - off);
+        std::memcpy(out, b.data() + off, n);
+        return static_cast<int64_t>(n);
+      }
+    } f(file_);
+    std::string why;
+    return loader::read_alloc_sections(f, &why);
+  }
+
+  // The permission the kernel leaves on a page: the last PT_LOAD mapped over it wins.
+  std::optional<std::string> expected_perm(uint64_t page) const {
+    std::optional<std::string> p;
+    for (const auto& l : loads_)
+      if (page >= page_down(base_ + l.p_vaddr) && page < page_up(base_ + l.p_vaddr + l.p_memsz))
+        p = rwx(l.p_flags);
+    return p;
+  }
+
+  void parse_stack() {
+    auto w = [&](uint64_t i) { return mem_.word(in_.sp + 8 * i); };
+    auto argc = w(0);
+    if (!argc) return;
+    stack_ok_ = true;
+    argc_ = *argc;
+    uint64_t i = 1;
+    for (uint64_t k = 0; k < argc_ && k < (1u << 20); ++k, ++i) {
+      auto p = w(i);
+      if (!p) { stack_ok_ = false; return; }
+      argv_.push_back(*p);
+    }
+    auto term = w(i++);
+    argv_null_ = term && *term == 0;
+    if (!argv_null_) return;
+    for (;;) {
+      auto p = w(i++);
+      if (!p) return;
+      if (*p == 0) break;
+      envp_.push_back(*p);
+    }
+    envp_null_ = true;
+    for (;;) {
+      auto t = w(i), v = w(i + 1);
+      i += 2;
+      if (!t || !v) return;
+      if (*t == AT_NULL) {
+        auxv_null_ = true;
+        return;
+      }
+      auxv_.emplace_back(*t, *v);
+    }
+  }
+
+  std::optional<uint64_t> aux(uint64_t type) const {
+    for (const auto& [t, v] : auxv_)
+      if (t == type) return v;
+    return std::nullopt;
+  }
+
+  void pass(CheckResult& c, const std::string& out) {
+    c.status = CheckResult::Status::Passed;
+    c.output = out;
+  }
+  void fail(CheckResult& c, const std::string& out) {
+    c.status = CheckResult::Status::Failed;
+    c.output = out;
+  }
+  void skip(CheckResult& c, const std::string& out) {
+    c.status = CheckResult::Status::Skipped;
+    c.output = out;
+  }
+  void verdict(CheckResult& c, const std::vector<std::string>& problems, const std::string& ok) {
+    if (problems.empty()) return pass(c, ok);
+    std::string s;
+    for (size_t i = 0; i < problems.size() && i < 8; ++i) s += (i ? "\n" : "") + problems[i];
+    if (problems.size() > 8) s += "\n... and " + std::to_string(problems.size() - 8) + " more";
+    fail(c, s);
+  }
+
+  void grade_one(CheckResult& c) {
+    std::vector<std::string> bad;
+    const std::string& id = c.id;
+    if (id == "segments.mapped" || id == "segments.permissions") {
+      for (size_t i = 0; i < loads_.size(); ++i) {
+        const auto& l = loads_[i];
+        std::string want = rwx(l.p_flags);
+        for (uint64_t pg = page_down(base_ + l.p_vaddr); pg < page_up(base_ + l.p_vaddr + l.p_memsz);
+             pg += kPage) {
+          const MapLine* m = map_at(pg);
+          if (id == "segments.mapped") {
+            if (!m) {
+              bad.push_back(seg_label(i) + ": page " + hex(pg) + " is not mapped");
+              break;
+            }
+            continue;
+          }
+          auto exp = expected_perm(pg);
+          if (m && exp && m->perms.substr(0, 3) != *exp) {
+            bad.push_back(seg_label(i) + ": mapped " + m->perms.substr(0, 3) +
+                          " but the kernel maps " + *exp + (*exp != want ? " (page shared with a later segment)" : "") +
+                          " (page " + hex(pg) + ")");
+            break;
+          }
+        }
+      }
+      return verdict(c, bad, id == "segments.mapped"
+                                 ? std::to_string(loads_.size()) + " PT_LOADs mapped at base " + hex(base_)
+                                 : "every segment page has the kernel's permissions");
+    }
+    if (id == "segments.size") {
+      auto in_image = [&](uint64_t pg) { return expected_perm(pg).has_value(); };
+      for (const auto& m : maps_) {
+        bool target = is_target(m);
+        bool touches = false;
+        for (const auto& l : loads_) {
+          uint64_t lo = page_down(base_ + l.p_vaddr), hi = page_up(base_ + l.p_vaddr + l.p_memsz);
+          if (m.start < hi && lo < m.end) touches = true;
+        }
+        if (!target && !(touches && m.path.empty())) continue;
+        for (uint64_t pg = m.start; pg < m.end; pg += kPage)
+          if (!in_image(pg)) {
+            bad.push_back("mapping " + hex(m.start) + "-" + hex(m.end) + " " + m.perms + " " +
+                          (m.path.empty() ? "(anonymous)" : m.path) + " extends to page " +
+                          hex(pg) + ", outside every PT_LOAD's page range");
+            break;
+          }
+      }
+      return verdict(c, bad, "no segment mapping extends beyond its page-rounded PT_LOAD");
+    }
+    if (id == "segments.contents" || id == "segments.bss_zero") {
+      if (!in_.has_memory) return skip(c, "the snapshot has no \"memory\"");
+      for (size_t i = 0; i < loads_.size(); ++i) {
+        const auto& l = loads_[i];
+        uint64_t at = base_ + l.p_vaddr;
+        if (id == "segments.contents") {
+          if (!l.p_filesz) continue;
+          auto got = mem_.read(at, l.p_filesz);
+          if (!got) {
+            bad.push_back(seg_label(i) + ": memory [" + hex(at) + ", " + hex(at + l.p_filesz) +
+                          ") was not captured");
+            continue;
+          }
+          if (l.p_offset > file_.size() || file_.size() - l.p_offset < l.p_filesz) continue;
+          for (uint64_t k = 0; k < l.p_filesz; ++k)
+            if ((*got)[k] != file_[l.p_offset + k]) {
+              char b[96];
+              std::snprintf(b, sizeof b, ": byte at %s is 0x%02x but the file has 0x%02x",
+                            hex(at + k).c_str(), (*got)[k], file_[l.p_offset + k]);
+              bad.push_back(seg_label(i) + b);
+              break;
+            }
+        } else {
+          if (l.p_memsz <= l.p_filesz) continue;
+          uint64_t len = l.p_memsz - l.p_filesz;
+          auto got = mem_.read(at + l.p_filesz, len);
+          if (!got) {
+            bad.push_back(seg_label(i) + ": bss [" + hex(at + l.p_filesz) + ", " +
+                          hex(at + l.p_memsz) + ") was not captured");
+            continue;
+          }
+          for (uint64_t k = 0; k < len; ++k)
+            if ((*got)[k] != 0) {
+              bad.push_back(seg_label(i) + ": bss byte at " + hex(at + l.p_filesz + k) +
+                            " is not zero");
+              break;
+            }
+        }
+      }
+      return verdict(c, bad, id == "segments.contents" ? "every p_filesz byte equals the file"
+                                                       : "every byte of every bss is zero");
+    }
+    if (id == "segments.no_extra_exec") {
+      for (const auto& m : maps_) {
+        if (!is_target(m) || m.perms.size() < 3 || m.perms[2] != 'x') continue;
+        for (uint64_t pg = m.start; pg < m.end; pg += kPage) {
+          auto exp = expected_perm(pg);
+          if (!exp || (*exp)[2] != 'x') {
+            bad.push_back("executable mapping " + hex(m.start) + "-" + hex(m.end) + " of " +
+                          m.path + " covers page " + hex(pg) + ", which the kernel does not map executable");
+            break;
+          }
+        }
+      }
+      return verdict(c, bad, "only the executable PT_LOADs of PROG are executable");
+    }
+    if (id == "entry.rip") {
+      uint64_t want = base_ + exe_.ehdr.e_entry;
+      if (in_.rip == want) return pass(c, "rip " + hex(in_.rip) + " = base + e_entry");
+      return fail(c, "rip is " + hex(in_.rip) + " but the kernel starts at base + e_entry = " +
+                         hex(want) + (is_dyn() && in_.rip == exe_.ehdr.e_entry
+                                          ? " (e_entry was not relocated by the base)"
+                                          : ""));
+    }
+    if (id == "stack.aligned") {
+      if (in_.sp % 16 == 0) return pass(c, "sp " + hex(in_.sp) + " is 16-byte aligned");
+      return fail(c, "sp " + hex(in_.sp) + " is not 16-byte aligned (sp % 16 = " +
+                         std::to_string(in_.sp % 16) + "); the kernel aligns it to 16");
+    }
+    if (id == "stack.writable") {
+      const MapLine* m = map_at(in_.sp);
+      if (m && m->perms.size() >= 2 && m->perms[0] == 'r' && m->perms[1] == 'w')
+        return pass(c, "sp is in " + hex(m->start) + "-" + hex(m->end) + " " + m->perms);
+      return fail(c, m ? "sp " + hex(in_.sp) + " is in a " + m->perms + " mapping, not rw"
+                       : "sp " + hex(in_.sp) + " is not in any mapping");
+    }
+    const auto& want_argv = r_.stack.argv;
+    const auto& want_envp = r_.stack.envp;
+    if (c.id.rfind("stack.", 0) == 0 || c.id.rfind("auxv.", 0) == 0) {
+      if (!stack_ok_) return fail(c, "cannot read argc at sp " + hex(in_.sp) + " from the stack image");
+    }
+    if (id == "stack.argc") {
+      if (argc_ == want_argv.size()) return pass(c, "argc = " + std::to_string(argc_));
+      return fail(c, "argc is " + std::to_string(argc_) + " but should be " +
+                         std::to_string(want_argv.size()));
+    }
+    if (id == "stack.argv" || id == "stack.envp") {
+      bool is_argv = id == "stack.argv";
+      const auto& got = is_argv ? argv_ : envp_;
+      const auto& want = is_argv ? want_argv : want_envp;
+      const char* name = is_argv ? "argv" : "envp";
+      if (!is_argv && !argv_null_) return fail(c, "envp cannot be found: argv[argc] is not NULL");
+      for (size_t k = 0; k < std::max(got.size(), want.size()); ++k) {
+        std::string at = std::string(name) + "[" + std::to_string(k) + "]";
+        if (k >= got.size()) {
+          bad.push_back(at + " is missing; expected " + quote(want[k]));
+          continue;
+        }
+        auto s = mem_.string(got[k]);
+        if (!s) {
+          bad.push_back(at + " = " + hex(got[k]) + " does not point to a captured string");
+          continue;
+        }
+        if (k >= want.size()) {
+          bad.push_back(at + " = " + quote(*s) + " is extra");
+          continue;
+        }
+        if (*s != want[k]) bad.push_back(at + " is " + quote(*s) + " but should be " + quote(want[k]));
+      }
+      return verdict(c, bad, std::to_string(want.size()) + " " + name + " strings are right");
+    }
+    if (id == "stack.null_terminated") {
+      if (!argv_null_) bad.push_back("argv[argc] is not NULL");
+      else if (!envp_null_) bad.push_back("envp has no NULL terminator inside the stack image");
+      return verdict(c, bad, "argv[argc] and the end of envp are NULL");
+    }
+    if (c.id.rfind("auxv.", 0) == 0 && !envp_null_)
+      return fail(c, "the auxv cannot be found: argv/envp are not NULL-terminated");
+    auto expect_aux = [&](uint64_t type, const char* name, uint64_t want) {
+      auto v = aux(type);
+      if (!v) return fail(c, std::string(name) + " is missing; the kernel passes " + hex(want));
+      if (*v != want)
+        return fail(c, std::string(name) + " is " + hex(*v) + " but the kernel passes " + hex(want));
+      pass(c, std::string(name) + " = " + hex(want));
+    };
+    if (id == "auxv.phdr")
+      return expect_aux(AT_PHDR, "AT_PHDR", r_.phdr_addr - r_.load_bias + base_);
+    if (id == "auxv.phent") return expect_aux(AT_PHENT, "AT_PHENT", exe_.ehdr.e_phentsize);
+    if (id == "auxv.phnum") return expect_aux(AT_PHNUM, "AT_PHNUM", exe_.ehdr.e_phnum);
+    if (id == "auxv.pagesz") return expect_aux(AT_PAGESZ, "AT_PAGESZ", kPage);
+    if (id == "auxv.entry") return expect_aux(AT_ENTRY, "AT_ENTRY", base_ + exe_.ehdr.e_entry);
+    if (id == "auxv.random") {
+      auto v = aux(AT_RANDOM);
+      if (!v) return fail(c, "AT_RANDOM is missing; the kernel passes 16 random bytes");
+      const MapLine* m = map_at(*v);
+      const MapLine* m2 = map_at(*v + 15);
+      if (!m || !m2 || m->perms[0] != 'r' || m2->perms[0] != 'r')
+        return fail(c, "AT_RANDOM " + hex(*v) + " does not point to 16 readable bytes");
+      return pass(c, "AT_RANDOM " + hex(*v) + " points to 16 readable bytes");
+    }
+    if (id == "auxv.base") {
+      auto v = aux(AT_BASE);
+      if (!v) return pass(c, "AT_BASE absent (0)");
+      if (*v == 0) return pass(c, "AT_BASE = 0");
+      return fail(c, "AT_BASE is " + hex(*v) + " but a static program has no interpreter: 0");
+    }
+    if (id == "auxv.null") {
+      if (auxv_null_) return pass(c, std::to_string(auxv_.size()) + " entries, then AT_NULL");
+      return fail(c, "no AT_NULL before the end of the stack image");
+    }
+    if (id == "auxv.optional") {
+      std::map<uint64_t, int> seen;
+      for (const auto& [t, v] : auxv_) {
+        if (++seen[t] == 2) bad.push_back("type " + std::to_string(t) + " appears twice");
+        if (t == AT_EXECFN || t == AT_PLATFORM || t == AT_BASE_PLATFORM) {
+          const MapLine* m = map_at(v);
+          if (!m || m->perms[0] != 'r') bad.push_back("type " + std::to_string(t) + " = " + hex(v) + " is not readable");
+          else if (mem_.read(v, 1) && !mem_.string(v))  // checked only where captured
+            bad.push_back("type " + std::to_string(t) + " = " + hex(v) + " is not a string");
+        }
+        if (t == AT_SYSINFO_EHDR && v) {
+          const MapLine* m = map_at(v);
+          if (!m || m->perms[0] != 'r') bad.push_back("AT_SYSINFO_EHDR " + hex(v) + " is not readable");
+        }
+        if (t == AT_CLKTCK && v == 0) bad.push_back("AT_CLKTCK is 0");
+        if (t == AT_SECURE && v > 1) bad.push_back("AT_SECURE is " + hex(v));
+        if (t == AT_FLAGS && v != 0) bad.push_back("AT_FLAGS is " + hex(v) + "; Linux passes 0");
+      }
+      return verdict(c, bad, "the optional entries present are sane");
+    }
+    skip(c, "not implemented");
+  }
+
+  const sim::ExecResult& r_;
+  const sim::LoadedObject& exe_;
+  const std::vector<uint8_t>& file_;
+  const GradeInput& in_;
+  Memory mem_;
+  std::vector<MapLine> maps_;
+  std::vector<elf::Phdr> loads_;
+  std::vector<loader::Section> sections_;
+  bool sections_tried_ = false;
+  uint64_t base_ = 0;
+  bool stack_ok_ = false, argv_null_ = false, envp_null_ = false, auxv_null_ = false;
+  uint64_t argc_ = 0;
+  std::vector<uint64_t> argv_, envp_;
+  std::vector<std::pair<uint64_t, uint64_t>> auxv_;
+};
+
+bool parse_hex_string(const std::string& s, uint64_t* v) {
+  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+  char* end = nullptr;
+  *v = std::strtoull(s.c_str() + 2, &end, 16);
+  return end && *end == 0;
+}
+
+bool parse_hex_bytes(const std::string& s, std::vector<uint8_t>* out) {
+  if (s.size() % 2) return false;
+  out->resize(s.size() / 2);
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < out->size(); ++i) {
+    int hi = nib(s[2 * i]), lo = nib(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+const char* status_name(CheckResult::Status s) {
+  switch (s) {
+    case CheckResult::Status::Passed: return "passed";
+    case CheckResult::Status::Failed: return "failed";
+    default: return "skipped";
+  }
+}
+
+std::string points(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+}  // namespace
+
+bool GradeReport::any_failed() const {
+  for (const auto& c : checks)
+    if (c.status == CheckResult::Status::Failed) return true;
+  return false;
+}
+double GradeReport::score() const {
+  double s = 0;
+  for (const auto& c : checks) s += c.score();
+  return s;
+}
+double GradeReport::max_score() const {
+  double s = 0;
+  for (const auto& c : checks) s += c.max_score();
+  return s;
+}
+
+std::vector<CheckResult> default_checks() {
+  std::vector<CheckResult> out;
+  for (const auto& d : kChecks) {
+    CheckResult c;
+    c.id = d.id;
+    c.name = d.name;
+    c.points = d.points;
+    out.push_back(c);
+  }
+  return out;
+}
+
+GradeReport grade_state(const sim::ExecResult& r, const std::vector<uint8_t>& file,
+                        const GradeInput& in) {
+  return Grader(r, file, in).run();
+}
+
+GradeReport grade_no_state(const sim::ExecResult& r, const std::string& why) {
+  GradeReport g;
+  g.program = r.objects.empty() ? "" : r.objects[0].id.path;
+  g.base_note = "no state: the loader never handed over control";
+  g.checks = default_checks();
+  for (auto& c : g.checks) {
+    c.status = CheckResult::Status::Failed;
+    c.output = why;
+  }
+  return g;
+}
+
+bool parse_snapshot(const nlohmann::json& j, GradeInput* in, std::string* err) {
+  auto str = [&](const char* key, std::string* out) {
+    if (!j.contains(key) || !j[key].is_string()) {
+      *err = std::string("snapshot: \"") + key + "\" is missing or not a string";
+      return false;
+    }
+    *out = j[key].get<std::string>();
+    return true;
+  };
+  std::string rip, sp, image;
+  if (!j.is_object()) {
+    *err = "snapshot: not a JSON object";
+    return false;
+  }
+  if (!str("maps", &in->maps) || !str("rip", &rip) || !str("sp", &sp) || !str("image", &image))
+    return false;
+  if (!parse_hex_string(rip, &in->rip) || !parse_hex_string(sp, &in->sp)) {
+    *err = "snapshot: \"rip\" and \"sp\" must be \"0x...\" strings";
+    return false;
+  }
+  if (!parse_hex_bytes(image, &in->image)) {
+    *err = "snapshot: \"image\" is not a hex string";
+    return false;
+  }
+  in->has_memory = j.contains("memory");
+  if (in->has_memory) {
+    if (!j["memory"].is_array()) {
+      *err = "snapshot: \"memory\" must be an array";
+      return false;
+    }
+    for (const auto& m : j["memory"]) {
+      GradeMemory gm;
+      if (!m.is_object() || !m.contains("start") || !m["start"].is_string() ||
+          !m.contains("hex") || !m["hex"].is_string() ||
+          !parse_hex_string(m["start"].get<std::string>(), &gm.start) ||
+          !parse_hex_bytes(m["hex"].get<std::string>(), &gm.bytes)) {
+        *err = "snapshot: each \"memory\" entry needs \"start\": \"0x...\" and \"hex\"";
+        return false;
+      }
+      in->memory.push_back(std::move(gm));
+    }
+  }
+  return true;
+}
+
+bool apply_rubric(const nlohmann::json& rubric, GradeReport* report, std::string* err) {
+  if (!rubric.is_object() || !rubric.contains("checks") || !rubric["checks"].is_object()) {
+    *err = "rubric: expected {\"checks\": {\"<id>\": {...}}}";
+    return false;
+  }
+  for (const auto& [id, spec] : rubric["checks"].items()) {
+    auto it = std::find_if(report->checks.begin(), report->checks.end(),
+                           [&](const CheckResult& c) { return c.id == id; });
+    if (it == report->checks.end()) {
+      *err = "rubric: unknown check '" + id + "'";
+      return false;
+    }
+    if (!spec.is_object()) {
+      *err = "rubric: check '" + id + "' must be an object";
+      return false;
+    }
+    if (spec.contains("points")) {
+      if (!spec["points"].is_number() || spec["points"].get<double>() < 0) {
+        *err = "rubric: '" + id + "'.points must be a non-negative number";
+        return false;
+      }
+      it->points = spec["points"].get<double>();
+    }
+    if (spec.contains("name")) {
+      if (!spec["name"].is_string()) {
+        *err = "rubric: '" + id + "'.name must be a string";
+        return false;
+      }
+      it->name = spec["name"].get<std::string>();
+    }
+    if (spec.contains("enabled")) {
+      if (!spec["enabled"].is_boolean()) {
+        *err = "rubric: '" + id + "'.enabled must be true or false";
+        return false;
+      }
+      if (!spec["enabled"].get<bool>()) it->id.clear();  // removed below
+    }
+  }
+  report->checks.erase(std::remove_if(report->checks.begin(), report->checks.end(),
+                                      [](const CheckResult& c) { return c.id.empty(); }),
+                       report->checks.end());
+  return true;
+}
+
+std::string render_grade(const GradeReport& g) {
+  std::ostringstream o;
+  o << "grade: " << g.program << "\n  " << g.base_note << "\n";
+  for (const auto& c : g.checks) {
+    const char* tag = c.status == CheckResult::Status::Passed ? "PASS"
+                      : c.status == CheckResult::Status::Failed ? "FAIL" : "SKIP";
+    o << tag << "  " << c.id << "  " << points(c.score()) << "/" << points(c.max_score()) << "  "
+      << c.name << "\n";
+    std::istringstream lines(c.output);
+    std::string line;
+    while (std::getline(lines, line)) o << "        " << line << "\n";
+  }
+  o << "score: " << points(g.score()) << "/" << points(g.max_score()) << "\n";
+  return o.str();
+}
+
+nlohmann::json grade_json(const GradeReport& g) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : g.checks)
+    checks.push_back({{"id", c.id}, {"name", c.name}, {"status", status_name(c.status)},
+                      {"score", c.score()}, {"max_score", c.max_score()}, {"output", c.output}});
+  return {{"program", g.program}, {"base", g.base_note}, {"score", g.score()},
+          {"max_score", g.max_score()}, {"passed", !g.any_failed()}, {"checks", checks}};
+}
+
+nlohmann::json gradescope_json(const GradeReport& g) {
+  nlohmann::json tests = nlohmann::json::array();
+  for (const auto& c : g.checks)
+    tests.push_back({{"name", c.name}, {"score", c.score()}, {"max_score", c.max_score()},
+                     {"output", std::string(status_name(c.status)) + ": " + c.output}});
+  return {{"score", g.score()}, {"tests", tests}};
+}
+
+}  // namespace execmap::cli

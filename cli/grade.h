@@ -1,0 +1,67 @@
+// Grading a user-space ELF loader (issue 6): the state it handed to PROG at the jump (maps,
+// rip, sp, stack bytes, optionally memory) checked against the simulated execve() of PROG.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/exec.h"
+
+namespace execmap::cli {
+
+struct GradeMemory {
+  uint64_t start = 0;
+  std::vector<uint8_t> bytes;
+};
+
+// The snapshot contract: {"maps", "rip", "sp", "image", "memory"?: [{"start", "hex"}]}.
+struct GradeInput {
+  std::string maps;
+  uint64_t rip = 0, sp = 0;
+  std::vector<uint8_t> image;  // [sp, end of the mapping holding sp)
+  bool has_memory = false;
+  std::vector<GradeMemory> memory;
+};
+
+struct CheckResult {
+  enum class Status { Passed, Failed, Skipped };
+  std::string id;    // "segments.mapped"
+  std::string name;  // human name (rubric may rename)
+  double points = 0;
+  Status status = Status::Skipped;
+  std::string output;  // expected vs found
+  double score() const { return status == Status::Passed ? points : 0; }
+  double max_score() const { return status == Status::Skipped ? 0 : points; }
+};
+
+struct GradeReport {
+  std::string program;
+  std::string base_note;  // how the base was found
+  std::vector<CheckResult> checks;
+  bool any_failed() const;
+  double score() const;
+  double max_score() const;
+};
+
+// Every check, in report order, with its default name and points.
+std::vector<CheckResult> default_checks();
+
+// Grades `in` against the simulated exec `r` of PROG (objects[0] is PROG; file = its bytes).
+GradeReport grade_state(const sim::ExecResult& r, const std::vector<uint8_t>& file,
+                        const GradeInput& in);
+// A loader that never handed over control: every check fails with `why`.
+GradeReport grade_no_state(const sim::ExecResult& r, const std::string& why);
+
+bool parse_snapshot(const nlohmann::json& j, GradeInput* in, std::string* err);
+// {"checks": {"<id>": {"points": N, "name": "...", "enabled": bool}}}; disabled checks are
+// removed. Unknown ids are an error.
+bool apply_rubric(const nlohmann::json& rubric, GradeReport* report, std::string* err);
+
+std::string render_grade(const GradeReport& g);
+nlohmann::json grade_json(const GradeReport& g);
+nlohmann::json gradescope_json(const GradeReport& g);
+
+}  // namespace execmap::cli

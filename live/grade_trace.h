@@ -1,0 +1,48 @@
+// Live grading of a user-space ELF loader: run it under ptrace, follow its system calls until
+// execution first reaches the target's entry point, and read the state there.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace execmap::live {
+
+struct LoaderTraceRequest {
+  std::vector<std::string> argv;  // the loader's command line: CMD words, PROG, ARG...
+  std::vector<std::string> envp;  // the loader's environment (it passes it on to PROG)
+  std::string target_path;        // PROG's canonical path, as /proc/PID/maps prints it
+  bool target_is_dyn = false;     // ET_DYN: the base is learned from the loader's mappings
+  uint64_t e_entry = 0;
+  uint64_t first_load_offset = 0, first_load_vaddr = 0;  // page-rounded down
+  unsigned timeout_ms = 10000;
+  unsigned cpu_seconds = 5;
+  uint64_t address_space_limit = 1ull << 30;
+  uint64_t file_size_limit = 1ull << 20;
+};
+
+struct MemoryRange {
+  uint64_t start = 0;
+  std::vector<uint8_t> bytes;
+};
+
+struct LoaderStop {
+  // ReachedEntry: the breakpoint at base + e_entry was hit. JumpedElsewhere: the loader
+  // jumped to an address it cannot execute (an instruction fetch fault at rip), so the state
+  // is the one it handed over. The others never reached a jump; `message` says what happened.
+  enum class Outcome { ReachedEntry, JumpedElsewhere, Crashed, Exited, TimedOut };
+  Outcome outcome = Outcome::Crashed;
+  std::string message;
+  std::string maps;
+  uint64_t rip = 0, rsp = 0;
+  std::vector<uint8_t> stack_image;   // [rsp, end of the mapping holding rsp)
+  std::vector<MemoryRange> memory;    // every readable mapping (bounded)
+  uint64_t base = 0;                  // the base used for the breakpoint
+};
+
+// Runs the loader. Returns false with *error only when tracing itself is impossible (fork or
+// ptrace failed); everything the loader does is reported in the LoaderStop. The loader, its
+// process group and every child it forked are killed and reaped before returning.
+bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* error);
+
+}  // namespace execmap::live

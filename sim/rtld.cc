@@ -1,0 +1,524 @@
+// glibc 2.36 dependency resolution (elf/rtld.c dl_main preloads, elf/dl-deps.c
+// _dl_map_object_deps, elf/dl-load.c _dl_map_object / open_path / fillin_rpath /
+// _dl_dst_substitute, elf/dl-cache.c search_cache), without running the loader.
+#include "sim/rtld.h"
+
+#include <cerrno>
+#include <deque>
+#include <memory>
+
+namespace execmap::sim {
+namespace {
+
+constexpr uint64_t kMaxObjects = 4096;     // bound on a hostile dependency graph
+constexpr uint64_t kMaxPreloadFile = 1u << 16;
+
+std::string dirname_of(const std::string& path) {
+  // _dl_new_object(): "remove the filename and the slash. Leave the slash if the name is
+  // something like /foo".
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// is_dst(): $NAME or ${NAME}, the plain form followed by '/' or the end.
+size_t is_dst(const std::string& s, size_t pos, const std::string& ref) {
+  bool curly = pos < s.size() && s[pos] == '{';
+  size_t start = pos + (curly ? 1 : 0);
+  if (s.compare(start, ref.size(), ref) != 0) return 0;
+  size_t end = start + ref.size();
+  if (curly) return end < s.size() && s[end] == '}' ? ref.size() + 2 : 0;
+  return (end == s.size() || s[end] == '/') ? ref.size() : 0;
+}
+
+struct Loaded {
+  std::vector<std::string> names;  // l_libname list, plus l_name
+};
+
+class Resolver {
+ public:
+  Resolver(const RtldRequest& req, const loader::LibraryFiles& fs, RtldResult& out)
+      : req_(req), fs_(fs), out_(out) {
+    const RtldConfig& c = req.config;
+    for (const std::string& h : c.glibc_hwcaps) capstr_.push_back("glibc-hwcaps/" + h + "/");
+    std::vector<std::string> temp = c.legacy_hwcap_strings;
+    if (!c.platform.empty()) temp.push_back(c.platform);
+    temp.push_back("tls");
+    size_t cnt = temp.size() < 8 ? temp.size() : 8;
+    for (size_t m = (size_t(1) << cnt); m-- > 0;) {
+      std::string s;
+      for (size_t n = 0; n < cnt; ++n)
+        if (m & (size_t(1) << n)) s += temp[n] + "/";
+      capstr_.push_back(s);
+    }
+  }
+
+  // _dl_dst_substitute() for one search-path element or name: nullopt drops the element.
+  std::optional<std::string> expand_dst(const std::string& in, int l) const {
+    std::string r;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] != '$') {
+        r += in[i];
+        continue;
+      }
+      size_t len;
+      std::string repl;
+      if ((len = is_dst(in, i + 1, "ORIGIN")) != 0) {
+        repl = origin(l);
+        // In secure mode $ORIGIN is only honoured as the whole first component.
+        if (req_.secure && i != 0) return std::nullopt;
+      } else if ((len = is_dst(in, i + 1, "PLATFORM")) != 0) {
+        repl = req_.config.platform;
+      } else if ((len = is_dst(in, i + 1, "LIB")) != 0) {
+        repl = req_.config.dst_lib;
+      } else {
+        r += in[i];
+        continue;
+      }
+      if (repl.empty()) return std::nullopt;
+      r += repl;
+      i += len;
+    }
+    return r;
+  }
+
+  std::string origin(int l) const {
+    if (l == 0) return dirname_of(req_.exe_path);  // _dl_get_origin: /proc/self/exe
+    const std::string& n = out_.objects[size_t(l)].l_name;
+    return n.empty() || n[0] != '/' ? std::string() : dirname_of(n);
+  }
+
+  // fillin_rpath(): split, expand, drop empties after expansion, normalise the trailing
+  // slash, drop duplicates within the list.
+  std::vector<std::string> path_list(const std::string& spec, const char* seps, int l) const {
+    std::vector<std::string> dirs;
+    size_t pos = 0;
+    while (true) {
+      size_t e = spec.find_first_of(seps, pos);
+      std::string cp = spec.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+      bool keep = true;
+      if (!cp.empty()) {
+        std::optional<std::string> x = expand_dst(cp, l);
+        if (!x || x->empty()) keep = false;
+        else {
+          cp = *x;
+          while (cp.size() > 1 && cp.back() == '/') cp.pop_back();
+          if (cp.back() != '/') cp += '/';
+        }
+      }
+      if (keep) {
+        bool dup = false;
+        for (const std::string& d : dirs) dup |= d == cp;
+        if (!dup) dirs.push_back(cp);
+      }
+      if (e == std::string::npos) break;
+      pos = e + 1;
+    }
+    return dirs;
+  }
+
+  // open_verify() on one candidate. 1 = found, 0 = keep searching, -1 = fatal error.
+  int try_open(const std::string& path, std::unique_ptr<loader::ExecFile>* f,
+               loader::DynInfo* d, std::string* err) const {
+    int e = 0;
+    std::unique_ptr<loader::ExecFile> file = fs_.open_library(path, &e);
+    if (!file) return 0;
+    loader::DynInfo info = loader::read_dyn_info(*file);
+    if (info.verify == loader::DynInfo::Verify::OtherClass ||
+        info.verify == loader::DynInfo::Verify::OtherMachine)
+      return 0;
+    if (info.verify == loader::DynInfo::Verify::Fatal) {
+      *err = path + ": " + info.error;
+      return -1;
+    }
+    *f = std::move(file);
+    *d = std::move(info);
+    return 1;
+  }
+
+  // open_path(): every directory, each with its hwcaps subdirectories first.
+  int open_path(const std::string& name, const std::vector<std::string>& dirs,
+                std::string* realname, std::string* dir, std::unique_ptr<loader::ExecFile>* f,
+                loader::DynInfo* d, std::string* err) const {
+    for (const std::string& dd : dirs)
+      for (const std::string& cap : capstr_) {
+        std::string p = dd + cap + name;
+        int r = try_open(p, f, d, err);
+        if (r != 0) {
+          *realname = p;
+          *dir = dd + cap;
+          return r;
+        }
+      }
+    return 0;
+  }
+
+  int find_by_name(const std::string& name) const {
+    for (size_t i = 0; i < out_.objects.size(); ++i) {
+      const RtldObject& o = out_.objects[i];
+      if (o.via == FoundVia::NotFound || o.via == FoundVia::Error) continue;
+      if (!o.l_name.empty() && o.l_name == name) return int(i);
+      for (const std::string& n : loaded_[i].names)
+        if (n == name) return int(i);
+      // _dl_map_object: a DT_SONAME equal to the name matches (and is added to the names).
+      if (o.soname && *o.soname == name) return int(i);
+    }
+    return -1;
+  }
+
+  int add(RtldObject o, std::vector<std::string> names) {
+    out_.objects.push_back(std::move(o));
+    loaded_.push_back(Loaded{std::move(names)});
+    return int(out_.objects.size() - 1);
+  }
+
+  // _dl_map_object(loader, name): returns the object's index; a new entry is appended for
+  // a fresh load, a failed search or an error.
+  int map_object(int loader, const std::string& name, bool preload) {
+    int hit = find_by_name(name);
+    if (hit >= 0) return hit;
+    if (out_.objects.size() >= kMaxObjects) {
+      out_.ok = false;
+      out_.error = "more than " + std::to_string(kMaxObjects) + " objects";
+      return -1;
+    }
+    std::unique_ptr<loader::ExecFile> f;
+    loader::DynInfo d;
+    std::string realname, dir, err;
+    FoundVia via = FoundVia::NotFound;
+    int r = 0;
+    const RtldConfig& c = req_.config;
+    if (name.find('/') != std::string::npos) {
+      std::optional<std::string> x = expand_dst(name, loader);
+      if (x) {
+        r = try_open(*x, &f, &d, &err);
+        realname = *x;
+        via = preload ? FoundVia::Preload : FoundVia::Path;
+      }
+    } else {
+      const RtldObject* ld = loader >= 0 ? &out_.objects[size_t(loader)] : nullptr;
+      // "When the object has the RUNPATH information we don't use any RPATHs."
+      if (!ld || !ld->runpath) {
+        bool did_main = false;
+        for (int l = loader; l >= 0 && r == 0; l = out_.objects[size_t(l)].loader) {
+          const RtldObject& o = out_.objects[size_t(l)];
+          if (!o.rpath || o.runpath) continue;
+          r = open_path(name, path_list(*o.rpath, ":", l), &realname, &dir, &f, &d, &err);
+          did_main |= l == 0;
+        }
+        const RtldObject& m = out_.objects[0];
+        if (r == 0 && !did_main && m.rpath && !m.runpath)
+          r = open_path(name, path_list(*m.rpath, ":", 0), &realname, &dir, &f, &d, &err);
+        if (r != 0) via = FoundVia::RPath;
+      }
+      if (r == 0 && req_.ld_library_path && !req_.secure) {
+        // _dl_init_paths: LD_LIBRARY_PATH is split at ':' and ';', DSTs relative to main.
+        r = open_path(name, path_list(*req_.ld_library_path, ":;", 0), &realname, &dir, &f,
+                      &d, &err);
+        if (r != 0) via = FoundVia::LdLibraryPath;
+      }
+      if (r == 0 && ld && ld->runpath) {
+        r = open_path(name, path_list(*ld->runpath, ":", loader), &realname, &dir, &f, &d,
+                      &err);
+        if (r != 0) via = FoundVia::RunPath;
+      }
+      int lflags = loader >= 0 ? loader : 0;
+      bool nodeflib = out_.objects[size_t(lflags)].dyn.flags_1 & loader::DF_1_NODEFLIB;
+      if (r == 0 && cache_) {
+        std::string cached = ld_cache_lookup(*cache_, name, c);
+        if (!cached.empty() && nodeflib)
+          for (const std::string& sd : c.system_dirs)
+            if (cached.compare(0, sd.size(), sd) == 0) cached.clear();
+        if (!cached.empty()) {
+          r = try_open(cached, &f, &d, &err);
+          if (r != 0) {
+            realname = cached;
+            dir = dirname_of(cached) + "/";
+            via = FoundVia::LdSoCache;
+          }
+        }
+      }
+      if (r == 0 && !nodeflib) {
+        r = open_path(name, c.system_dirs, &realname, &dir, &f, &d, &err);
+        if (r != 0) via = FoundVia::DefaultDir;
+      }
+    }
+    RtldObject o;
+    o.libname = name;
+    o.loader = loader;
+    if (r == 0) {
+      o.via = FoundVia::NotFound;
+      o.error = "cannot open shared object file: No such file or directory";
+      return add(std::move(o), {name});
+    }
+    if (r < 0) {
+      o.via = FoundVia::Error;
+      o.error = err;
+      return add(std::move(o), {name});
+    }
+    // _dl_map_object_from_fd: "Look again to see if the real name matched another already
+    // loaded" (same device and inode).
+    const loader::FileIdentity& id = f->identity();
+    for (size_t i = 0; i < out_.objects.size(); ++i) {
+      const RtldObject& e = out_.objects[i];
+      if (e.via == FoundVia::NotFound || e.via == FoundVia::Error) continue;
+      if (e.id.inode == id.inode && e.id.dev_major == id.dev_major &&
+          e.id.dev_minor == id.dev_minor && e.id.inode != 0) {
+        loaded_[i].names.push_back(name);
+        return int(i);
+      }
+    }
+    o.l_name = realname;
+    o.id = id;
+    o.via = via;
+    o.search_dir = dir;
+    fill(o, std::move(d));
+    return add(std::move(o), {name});
+  }
+
+  static void fill(RtldObject& o, loader::DynInfo d) {
+    o.needed = d.needed;
+    o.soname = d.soname;
+    // elf_get_dynamic_info: "If both RUNPATH and RPATH are given, the latter is ignored."
+    o.runpath = d.runpath;
+    if (!d.runpath) o.rpath = d.rpath;
+    o.has_init = d.has_init;
+    o.has_init_array = d.has_init_array;
+    o.has_preinit_array = d.has_preinit_array;
+    o.dyn = std::move(d);
+  }
+
+  void run(const loader::ExecFile& exe, const loader::ExecFile* interp) {
+    std::vector<uint8_t> bytes;
+    if (fs_.read_whole(req_.config.ld_so_cache, loader::kMaxLdCacheSize, &bytes)) {
+      loader::LdCache c = loader::parse_ld_cache(bytes);
+      if (c.valid) cache_ = std::move(c);
+      else out_.notes.push_back("ld.so.cache not used: " + c.error);
+    }
+    // The main map (l_name "") and, already in the namespace, ld.so itself.
+    RtldObject m;
+    m.via = FoundVia::Main;
+    m.id = exe.identity();
+    fill(m, loader::read_dyn_info(exe));
+    add(std::move(m), {""});
+    int interp_slot = -1;
+    RtldObject rt;
+    if (interp) {
+      rt.libname = req_.interp;
+      rt.l_name = req_.interp;
+      rt.via = FoundVia::Interp;
+      rt.id = interp->identity();
+      fill(rt, loader::read_dyn_info(*interp));
+      rt.needed.clear();  // rtld's own dependencies are not walked
+      // Kept aside so that it takes its place in load order where first needed.
+      interp_slot = 0;
+    }
+    pending_interp_ = interp ? &rt : nullptr;
+
+    // dl_main: LD_PRELOAD (separators " :"), then /etc/ld.so.preload (" \t\n:", '#' comments).
+    std::vector<int> queue = {0};
+    std::vector<bool> queued(1, true);
+    auto enqueue = [&](int i) {
+      if (i < 0) return;
+      if (size_t(i) >= queued.size()) queued.resize(size_t(i) + 1, false);
+      if (!queued[size_t(i)]) {
+        queued[size_t(i)] = true;
+        queue.push_back(i);
+      }
+    };
+    auto preload_list = [&](const std::string& s, const char* seps) {
+      size_t pos = 0;
+      while (pos <= s.size()) {
+        size_t e = s.find_first_of(seps, pos);
+        std::string n = s.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+        if (!n.empty() && !(req_.secure && n.find('/') != std::string::npos)) {
+          int i = map_lib(0, n, /*preload=*/true);
+          if (i >= 0 && out_.objects[size_t(i)].via != FoundVia::NotFound &&
+              out_.objects[size_t(i)].via != FoundVia::Error)
+            enqueue(i);
+          else if (i >= 0) out_.notes.push_back("object '" + n + "' cannot be preloaded: ignored");
+        }
+        if (e == std::string::npos) break;
+        pos = e + 1;
+      }
+    };
+    if (req_.ld_preload) preload_list(*req_.ld_preload, " :");
+    if (fs_.read_whole(req_.config.ld_so_preload, kMaxPreloadFile, &bytes)) {
+      std::string s(bytes.begin(), bytes.end()), t;
+      bool comment = false;
+      for (char ch : s) {
+        if (ch == '#') comment = true;
+        if (ch == '\n') comment = false;
+        t += comment ? ' ' : ch;
+      }
+      preload_list(t, " \t\n:");
+    }
+    // _dl_map_object_deps: breadth first over the search list.
+    for (size_t qi = 0; qi < queue.size() && out_.ok; ++qi) {
+      int cur = queue[qi];
+      std::vector<std::string> needed = out_.objects[size_t(cur)].needed;
+      std::vector<int> deps;
+      for (const std::string& n : needed) {
+        int i = map_lib(cur, n, /*preload=*/false);
+        deps.push_back(i);
+        if (i < 0) break;
+        RtldObject& o = out_.objects[size_t(i)];
+        if (o.via == FoundVia::NotFound || o.via == FoundVia::Error) {
+          if (out_.ok) {
+            out_.ok = false;
+            out_.error = n + ": " + o.error;
+          }
+          continue;
+        }
+        enqueue(i);
+      }
+      out_.objects[size_t(cur)].deps = deps;
+    }
+    if (pending_interp_) {
+      out_.interp_index = int(out_.objects.size());
+      add(std::move(*pending_interp_), interp_names());
+      pending_interp_ = nullptr;
+    }
+    (void)interp_slot;
+  }
+
+  std::vector<std::string> interp_names() const {
+    std::vector<std::string> n = {req_.interp};
+    if (pending_interp_ && pending_interp_->soname) n.push_back(*pending_interp_->soname);
+    return n;
+  }
+
+  // map_object, with ld.so placed in load order the first time a name or file matches it.
+  int map_lib(int loader, const std::string& name, bool preload) {
+    if (pending_interp_) {
+      const RtldObject& rt = *pending_interp_;
+      bool match = name == rt.l_name || (rt.soname && *rt.soname == name);
+      if (!match && name.find('/') == std::string::npos) match = false;
+      if (match) {
+        out_.interp_index = int(out_.objects.size());
+        int i = add(std::move(*pending_interp_), interp_names());
+        pending_interp_ = nullptr;
+        out_.objects[size_t(i)].via = FoundVia::Interp;
+        return i;
+      }
+    }
+    int i = map_object(loader, name, preload);
+    // A search that opened ld.so's own file by another name.
+    if (pending_interp_ && i >= 0) {
+      RtldObject& o = out_.objects[size_t(i)];
+      const loader::FileIdentity& a = o.id;
+      const loader::FileIdentity& b = pending_interp_->id;
+      if (o.via != FoundVia::NotFound && o.via != FoundVia::Error && a.inode == b.inode &&
+          a.dev_major == b.dev_major && a.dev_minor == b.dev_minor && size_t(i) + 1 == out_.objects.size()) {
+        out_.objects.pop_back();
+        loaded_.pop_back();
+        out_.interp_index = int(out_.objects.size());
+        std::vector<std::string> names = interp_names();
+        names.push_back(name);
+        i = add(std::move(*pending_interp_), names);
+        pending_interp_ = nullptr;
+      }
+    }
+    return i;
+  }
+
+ private:
+  const RtldRequest& req_;
+  const loader::LibraryFiles& fs_;
+  RtldResult& out_;
+  std::vector<std::string> capstr_;
+  std::vector<Loaded> loaded_;
+  std::optional<loader::LdCache> cache_;
+  RtldObject* pending_interp_ = nullptr;
+};
+
+}  // namespace
+
+const char* found_via_name(FoundVia v) {
+  switch (v) {
+    case FoundVia::Main: return "main program";
+    case FoundVia::Interp: return "interpreter";
+    case FoundVia::Preload: return "preload";
+    case FoundVia::AlreadyLoaded: return "already loaded";
+    case FoundVia::Path: return "path";
+    case FoundVia::RPath: return "RPATH";
+    case FoundVia::LdLibraryPath: return "LD_LIBRARY_PATH";
+    case FoundVia::RunPath: return "RUNPATH";
+    case FoundVia::LdSoCache: return "ld.so.cache";
+    case FoundVia::DefaultDir: return "default dir";
+    case FoundVia::NotFound: return "not found";
+    case FoundVia::Error: return "error";
+  }
+  return "?";
+}
+
+std::string ld_cache_lookup(const loader::LdCache& c, const std::string& name,
+                            const RtldConfig& cfg) {
+  // search_cache() (glibc 2.36): binary search by _dl_cache_libcmp, back up to the first
+  // entry with this name, then walk the run; glibc-hwcaps entries (listed first) compete by
+  // priority, the first plain entry with the x86-64 libc6 flags ends the walk.
+  const std::vector<loader::LdCacheEntry>& libs = c.entries;
+  uint64_t hwcap_exclude = ~(cfg.hwcap_masked | (1ull << 63) /*_DL_HWCAP_TLS_MASK*/);
+  int64_t left = 0, right = int64_t(libs.size()) - 1;
+  std::string best;
+  bool have_best = false;
+  uint32_t best_priority = 0;
+  while (left <= right) {
+    int64_t middle = (left + right) / 2;
+    if (!libs[size_t(middle)].key_ok) return "";
+    int cmpres = loader::ld_cache_libcmp(name, libs[size_t(middle)].key);
+    if (cmpres == 0) {
+      left = middle;
+      while (middle > 0) {
+        const loader::LdCacheEntry& prev = libs[size_t(middle - 1)];
+        if (!prev.key_ok || loader::ld_cache_libcmp(name, prev.key) != 0) break;
+        --middle;
+      }
+      do {
+        const loader::LdCacheEntry& lib = libs[size_t(middle)];
+        if (middle > left && (!lib.key_ok || loader::ld_cache_libcmp(name, lib.key) != 0))
+          break;
+        if (lib.flags != loader::kLdCacheFlagsX8664 || !lib.value_ok) continue;
+        bool named_hwcap = false;
+        if (c.is_new) {
+          named_hwcap = (lib.hwcap >> 32) == (loader::kLdCacheHwcapExtension >> 32);
+          if (!named_hwcap && have_best) break;
+          if ((lib.hwcap & hwcap_exclude) && !named_hwcap) continue;
+          if (named_hwcap) {
+            // glibc_hwcaps_priority(): the position among the supported subdirectories.
+            uint32_t idx = uint32_t(lib.hwcap);
+            uint32_t prio = 0;
+            if (idx < c.hwcaps_names.size())
+              for (size_t k = 0; k < cfg.glibc_hwcaps.size(); ++k)
+                if (cfg.glibc_hwcaps[k] == c.hwcaps_names[idx]) prio = uint32_t(k + 1);
+            if (prio == 0) continue;
+            if (!have_best || prio < best_priority) {
+              best = lib.value;
+              have_best = true;
+              best_priority = prio;
+            }
+            continue;
+          }
+        }
+        best = lib.value;
+        have_best = true;
+        if (lib.flags == loader::kLdCacheFlagsX8664) break;
+      } while (++middle <= right);
+      break;
+    }
+    if (cmpres < 0) left = middle + 1;
+    else right = middle - 1;
+  }
+  return have_best ? best : "";
+}
+
+RtldResult resolve_libraries(const RtldRequest& req, const loader::ExecFile& exe,
+                             const loader::ExecFile* interp, const loader::LibraryFiles& fs) {
+  RtldResult out;
+  Resolver r(req, fs, out);
+  r.run(exe, interp);
+  return out;
+}
+
+}  // namespace execmap::sim

@@ -1,0 +1,81 @@
+// glibc 2.36 ld.so's dependency resolution, computed without running it: preloads, DT_NEEDED in
+// breadth-first order (_dl_map_object_deps), and for each name the search of _dl_map_object():
+// DT_RPATH chain, LD_LIBRARY_PATH, DT_RUNPATH, /etc/ld.so.cache, the system directories; with
+// the glibc-hwcaps and legacy hwcap subdirectories and $ORIGIN/$LIB/$PLATFORM expansion.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loader/dyn_info.h"
+#include "loader/ld_cache.h"
+#include "loader/lib_files.h"
+
+namespace execmap::sim {
+
+// The host facts rtld's search depends on. Each comes from a glibc 2.36 build constant or the
+// CPU; the defaults are Debian 12's x86_64 build.
+struct RtldConfig {
+  // SYSTEM_DIRS (elf/dl-load.c, generated from the multiarch slibdir/libdir).
+  std::vector<std::string> system_dirs = {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/",
+                                          "/lib/", "/usr/lib/"};
+  std::string dst_lib = "lib/x86_64-linux-gnu";  // DL_DST_LIB, the $LIB expansion
+  std::string platform = "x86_64";               // GLRO(dl_platform): AT_PLATFORM
+  // _dl_important_hwcaps(): glibc-hwcaps subdirectories supported by this CPU, best first
+  // (sysdeps/x86_64/dl-hwcaps-subdirs.c), then the legacy power set of {hwcap "x86_64",
+  // platform, "tls"} from largest to empty (elf/dl-hwcaps.c, still searched in 2.36).
+  std::vector<std::string> glibc_hwcaps = {"x86-64-v4", "x86-64-v3", "x86-64-v2"};
+  std::vector<std::string> legacy_hwcap_strings = {"x86_64"};  // HWCAP_IMPORTANT bits set
+  uint64_t hwcap_masked = 2;  // GLRO(dl_hwcap) & hwcap_mask: HWCAP_X86_64 (sysdeps/x86/dl-hwcap.h)
+  std::string ld_so_cache = "/etc/ld.so.cache";
+  std::string ld_so_preload = "/etc/ld.so.preload";
+};
+
+struct RtldRequest {
+  std::string exe_path;   // canonical path of the executable: readlink(/proc/self/exe)
+  std::string interp;     // PT_INTERP as written; "" for none
+  std::optional<std::string> ld_library_path, ld_preload;  // from envp
+  bool secure = false;    // AT_SECURE: LD_LIBRARY_PATH ignored, LD_PRELOAD restricted
+  RtldConfig config;
+};
+
+enum class FoundVia { Main, Interp, Preload, AlreadyLoaded, Path, RPath, LdLibraryPath,
+                      RunPath, LdSoCache, DefaultDir, NotFound, Error };
+const char* found_via_name(FoundVia v);
+
+struct RtldObject {
+  std::string libname;  // l_libname->name: the name it was first asked for
+  std::string l_name;   // the path rtld opened it by ("" for the main program)
+  loader::FileIdentity id;  // id.path is the canonical path /proc/PID/maps shows
+  FoundVia via = FoundVia::NotFound;
+  std::string search_dir;   // the directory (with hwcaps subdirectory) it was found in
+  int loader = -1;          // l_loader: index of the object whose DT_NEEDED loaded it
+  std::vector<std::string> needed;
+  std::vector<int> deps;    // index of each DT_NEEDED's object (-1: not found)
+  std::optional<std::string> soname, rpath, runpath;
+  bool has_init = false, has_init_array = false, has_preinit_array = false;
+  loader::DynInfo dyn;      // headers and dynamic info, for mapping
+  std::string error;        // FoundVia::Error: why the load failed
+};
+
+struct RtldResult {
+  // Load order: [0] the main program, then objects in the order rtld maps them. The
+  // interpreter sits where it is first needed (or last when nothing names it).
+  std::vector<RtldObject> objects;
+  int interp_index = -1;
+  bool ok = true;          // false: rtld would stop with "error while loading shared libraries"
+  std::string error;
+  std::vector<std::string> notes;
+};
+
+// The executable and interpreter are given already opened (exec mapped them).
+RtldResult resolve_libraries(const RtldRequest& req, const loader::ExecFile& exe,
+                             const loader::ExecFile* interp, const loader::LibraryFiles& fs);
+
+// _dl_load_cache_lookup() on a parsed cache; "" when not found.
+std::string ld_cache_lookup(const loader::LdCache& c, const std::string& name,
+                            const RtldConfig& cfg);
+
+}  // namespace execmap::sim

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Builds the reference ELF loader and its deliberately broken variants into OUTDIR.
+#   build.sh OUTDIR [CC]
+# snap_loader-* are the reference (and two broken variants) built with
+# contrib/execmap_snapshot.h: before the jump they write OUTDIR/snap/<name>.json.
+set -eu
+out=${1:?usage: build.sh OUTDIR [CC]}
+cc=${2:-gcc}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+# Linked at 0x10000000 so a non-PIE PROG (0x400000, 0x200000) can be mapped at its address.
+flags="-static -O2 -fno-lto -Wall -Wextra -Werror -Wl,-Ttext-segment=0x10000000"
+$cc $flags -o "$out/ref_loader" "$here/ref_loader.c"
+for bug in NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED \
+           PIE_ENTRY_UNRELOCATED WRONG_PHDR NO_ENVP; do
+  name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
+  $cc $flags -DBUG_$bug -o "$out/ref_loader-$name" "$here/ref_loader.c"
+done
+# Snapshot writers: the reference and two broken ones, writing to $out/snap/<name>.json.
+mkdir -p "$out/snap"
+for v in ref:"" no-bss-zero:-DBUG_NO_BSS_ZERO stack-misalign:-DBUG_STACK_MISALIGN; do
+  name=${v%%:*}; def=${v#*:}
+  $cc $flags $def -I"$here/../../contrib" "-DEXECMAP_SNAPSHOT=\"$out/snap/$name.json\"" \
+    -o "$out/snap_loader-$name" "$here/ref_loader.c"
+done

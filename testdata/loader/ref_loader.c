@@ -1,0 +1,252 @@
+/* ref_loader: a minimal, correct user-space ELF loader for static and static-pie x86_64
+ * programs, graded by `execmap grade` (issue 6). It maps PROG's PT_LOADs as load_elf_binary()
+ * does, builds a fresh initial stack (argc, argv, envp, auxv) and jumps to the entry.
+ *
+ *   ref_loader PROG [ARG...]
+ *
+ * Built static and linked away from 0x400000 (-Wl,-Ttext-segment) so a non-PIE PROG can be
+ * mapped at its link address. The same source, built with one -DBUG_* flag, gives the broken
+ * variants the grader must catch:
+ *   BUG_NO_BSS_ZERO           the partial page after p_filesz is not zeroed
+ *   BUG_WRITABLE_TEXT         executable segments are also mapped writable
+ *   BUG_STACK_MISALIGN        sp is 8 bytes off the 16-byte alignment
+ *   BUG_NO_AT_RANDOM          the auxv has no AT_RANDOM
+ *   BUG_ARGV_REVERSED         PROG's arguments are passed in reverse order
+ *   BUG_PIE_ENTRY_UNRELOCATED for ET_DYN, jumps to e_entry without adding the base
+ *   BUG_WRONG_PHDR            AT_PHDR is the file offset of the phdrs, not their address
+ *   BUG_NO_ENVP               an empty environment is passed
+ * Optional: -DEXECMAP_SNAPSHOT=PATH writes a contrib/execmap_snapshot.h snapshot before the
+ * jump (needs -I contrib).
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef EXECMAP_SNAPSHOT
+#include "execmap_snapshot.h"
+#endif
+
+#define PAGE 4096UL
+#define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
+#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define STACK_SIZE (1UL << 20)
+
+extern char **environ;
+
+static void die(const char *what) {
+  fprintf(stderr, "ref_loader: %s\n", what);
+  exit(127);
+}
+
+static int prot_of(uint32_t p_flags) {
+  int prot = 0;
+  if (p_flags & PF_R) prot |= PROT_READ;
+  if (p_flags & PF_W) prot |= PROT_WRITE;
+  if (p_flags & PF_X) prot |= PROT_EXEC;
+#ifdef BUG_WRITABLE_TEXT
+  if (p_flags & PF_X) prot |= PROT_WRITE;
+#endif
+  return prot;
+}
+
+static void read_exact(int fd, void *buf, size_t len, off_t off) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+    if (n <= 0) die("short read");
+    done += (size_t)n;
+  }
+}
+
+/* One PT_LOAD, the way elf_load() does it: the file part with MAP_FIXED|MAP_PRIVATE, the rest
+ * of the last file page zeroed (padzero), anonymous zero pages up to p_memsz. */
+static void map_segment(int fd, const Elf64_Phdr *ph, uint64_t base) {
+  uint64_t start = base + ph->p_vaddr;
+  uint64_t page = PAGE_DOWN(start);
+  uint64_t file_end = start + ph->p_filesz, mem_end = start + ph->p_memsz;
+  int prot = prot_of(ph->p_flags);
+  if (ph->p_filesz) {
+    /* Writable while we zero the tail of the last file page; final permissions below. */
+    void *m = mmap((void *)page, PAGE_UP(file_end) - page, prot | PROT_WRITE,
+                   MAP_PRIVATE | MAP_FIXED, fd, (off_t)PAGE_DOWN(ph->p_offset));
+    if (m == MAP_FAILED) die("mmap of a segment failed");
+#ifndef BUG_NO_BSS_ZERO
+    if (mem_end > file_end && (file_end & (PAGE - 1)))
+      memset((void *)file_end, 0, PAGE - (file_end & (PAGE - 1)));
+#endif
+    if (mprotect((void *)page, PAGE_UP(file_end) - page, prot) != 0) die("mprotect failed");
+  }
+  uint64_t anon = ph->p_filesz ? PAGE_UP(file_end) : page;
+  if (PAGE_UP(mem_end) > anon) {
+    void *m = mmap((void *)anon, PAGE_UP(mem_end) - anon, prot,
+                   MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) die("mmap of the bss failed");
+  }
+}
+
+/* Pushes a string onto the downward-growing string area; returns its address. */
+static char *push_string(char **top, const char *s) {
+  size_t n = strlen(s) + 1;
+  *top -= n;
+  memcpy(*top, s, n);
+  return *top;
+}
+
+static void start(uint64_t sp, uint64_t entry) __attribute__((noreturn));
+static void start(uint64_t sp, uint64_t entry) {
+  /* The ELF ABI entry state: rsp at argc, rdx = 0 (no atexit function to register). */
+  __asm__ volatile("mov %0, %%rsp\n\t"
+                   "xor %%edx, %%edx\n\t"
+                   "xor %%ebp, %%ebp\n\t"
+                   "jmp *%1\n\t"
+                   :
+                   : "r"(sp), "r"(entry)
+                   : "memory");
+  __builtin_unreachable();
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) die("usage: ref_loader PROG [ARG...]");
+  const char *path = argv[1];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("cannot open PROG");
+
+  /* Header and program headers. */
+  Elf64_Ehdr eh;
+  read_exact(fd, &eh, sizeof eh, 0);
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+    die("not an x86_64 ELF executable");
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
+    die("bad program headers");
+  Elf64_Phdr ph[64];
+  read_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff);
+
+  /* The span of the PT_LOADs, and the phdr address (load_elf_binary: PT_PHDR, else the
+   * PT_LOAD that holds e_phoff). */
+  uint64_t lo = UINT64_MAX, hi = 0, phdr_vaddr = 0;
+  int have_phdr = 0;
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    if (ph[i].p_type == PT_INTERP) die("PROG needs an interpreter; only static programs");
+    if (ph[i].p_type == PT_PHDR) {
+      phdr_vaddr = ph[i].p_vaddr;
+      have_phdr = 1;
+    }
+    if (ph[i].p_type != PT_LOAD) continue;
+    if (PAGE_DOWN(ph[i].p_vaddr) < lo) lo = PAGE_DOWN(ph[i].p_vaddr);
+    if (PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz) > hi) hi = PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz);
+    if (!have_phdr && eh.e_phoff >= ph[i].p_offset &&
+        eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr) <= ph[i].p_offset + ph[i].p_filesz) {
+      phdr_vaddr = ph[i].p_vaddr + (eh.e_phoff - ph[i].p_offset);
+      have_phdr = 1;
+    }
+  }
+  if (hi <= lo) die("no PT_LOAD");
+
+  /* ET_EXEC: at the link address. ET_DYN: reserve the whole span, then map inside it. */
+  uint64_t base = 0;
+  if (eh.e_type == ET_DYN) {
+    void *r = mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) die("cannot reserve the image span");
+    base = (uint64_t)r - lo;
+  }
+  for (int i = 0; i < eh.e_phnum; ++i)
+    if (ph[i].p_type == PT_LOAD) map_segment(fd, &ph[i], base);
+  close(fd);
+
+  /* The new stack: strings at the top, then AT_RANDOM's bytes, then the pointer arrays. */
+  char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0);
+  if (stack == MAP_FAILED) die("cannot map a stack");
+  char *top = stack + STACK_SIZE;
+  int nargs = argc - 1;
+  char **envp = environ;
+#ifdef BUG_NO_ENVP
+  static char *no_env[1] = {NULL};
+  envp = no_env;
+#endif
+  int nenv = 0;
+  while (envp[nenv]) ++nenv;
+  char **new_argv = calloc((size_t)nargs + 1, sizeof *new_argv);
+  char **new_envp = calloc((size_t)nenv + 1, sizeof *new_envp);
+  if (!new_argv || !new_envp) die("out of memory");
+  char *execfn = push_string(&top, path);
+  for (int i = nenv - 1; i >= 0; --i) new_envp[i] = push_string(&top, envp[i]);
+  for (int i = nargs - 1; i >= 0; --i) {
+#ifdef BUG_ARGV_REVERSED
+    new_argv[i] = push_string(&top, argv[argc - 1 - i]);
+#else
+    new_argv[i] = push_string(&top, argv[1 + i]);
+#endif
+  }
+  top = (char *)((uintptr_t)top & ~15UL);
+  top -= 16;
+  char *random = top;
+  const void *own_random = (const void *)getauxval(AT_RANDOM);
+  if (own_random) memcpy(random, own_random, 16);
+  else memset(random, 0x5a, 16);
+
+  Elf64_auxv_t aux[40];
+  int na = 0;
+#define AUX(t, v) (aux[na].a_type = (t), aux[na].a_un.a_val = (uint64_t)(v), ++na)
+#ifdef BUG_WRONG_PHDR
+  (void)phdr_vaddr;
+  AUX(AT_PHDR, base + eh.e_phoff);
+#else
+  AUX(AT_PHDR, base + phdr_vaddr);
+#endif
+  AUX(AT_PHENT, sizeof(Elf64_Phdr));
+  AUX(AT_PHNUM, eh.e_phnum);
+  AUX(AT_PAGESZ, PAGE);
+  AUX(AT_BASE, 0);
+  AUX(AT_FLAGS, 0);
+  AUX(AT_ENTRY, base + eh.e_entry);
+#ifndef BUG_NO_AT_RANDOM
+  AUX(AT_RANDOM, random);
+#endif
+  AUX(AT_EXECFN, execfn);
+  /* Host facts copied from our own auxv, as the kernel would give them to any program. */
+  static const unsigned long copied[] = {AT_SYSINFO_EHDR, AT_MINSIGSTKSZ, AT_HWCAP, AT_HWCAP2,
+                                         AT_CLKTCK, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE,
+                                         AT_PLATFORM};
+  for (size_t i = 0; i < sizeof copied / sizeof copied[0]; ++i) {
+    unsigned long v = getauxval(copied[i]);
+    if (v || copied[i] == AT_SECURE || copied[i] == AT_UID || copied[i] == AT_EUID ||
+        copied[i] == AT_GID || copied[i] == AT_EGID)
+      AUX(copied[i], v);
+  }
+  AUX(AT_NULL, 0);
+
+  /* argc, argv[], NULL, envp[], NULL, auxv: 8 * (1 + nargs + 1 + nenv + 1) + 16 * na bytes,
+   * placed so that sp (at argc) is 16-byte aligned. */
+  size_t words = 1 + (size_t)nargs + 1 + (size_t)nenv + 1 + 2 * (size_t)na;
+  uint64_t *sp = (uint64_t *)(((uintptr_t)top - words * 8) & ~15UL);
+#ifdef BUG_STACK_MISALIGN
+  sp -= 1;
+#endif
+  uint64_t *w = sp;
+  *w++ = (uint64_t)nargs;
+  for (int i = 0; i < nargs; ++i) *w++ = (uint64_t)new_argv[i];
+  *w++ = 0;
+  for (int i = 0; i < nenv; ++i) *w++ = (uint64_t)new_envp[i];
+  *w++ = 0;
+  memcpy(w, aux, (size_t)na * sizeof aux[0]);
+
+  uint64_t entry = base + eh.e_entry;
+#ifdef BUG_PIE_ENTRY_UNRELOCATED
+  entry = eh.e_entry;
+#endif
+#ifdef EXECMAP_SNAPSHOT
+  if (execmap_snapshot_write(EXECMAP_SNAPSHOT, (uint64_t)sp, entry, base, (const void *)ph,
+                             eh.e_phnum) != 0)
+    die("cannot write the snapshot");
+#endif
+  fflush(NULL);
+  start((uint64_t)sp, entry);
+}
