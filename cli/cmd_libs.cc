@@ -94,20 +94,15 @@ bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
 
 int run_libs(const LibsOptions& o) {
   sim::ExecRequest req;
-  std::string err;
-  if (!build_request(o.exec, &req, &err)) {
-    std::cerr << "execmap: error: " << err << "\n";
-    return kExitUsage;
-  }
-  loader::HostFileSystem fs;
-  sim::ExecResult r = sim::simulate_exec(req, fs);
-  int rc = report_failure(r, o.exec.format);
-  if (rc >= 0) return rc;
+  sim::ExecResult r;
+  int rc = 0;
+  if (!simulate_request(o.exec, /*record=*/false, &req, &r, &rc)) return rc;
   if (r.objects.size() < 2) {
     std::cerr << "execmap: " << req.filename << ": not a dynamically linked program (no PT_INTERP)\n";
     return kExitFailure;
   }
   sim::RtldResult res;
+  std::string err;
   if (!resolve_for_exec(r, req, &res, &err)) {
     std::cerr << "execmap: error: " << err << "\n";
     return kExitFailure;

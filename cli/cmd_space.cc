@@ -25,15 +25,9 @@ CLI::App* setup_space(CLI::App& app, SpaceOptions& o) {
 
 int run_space(const SpaceOptions& o) {
   sim::ExecRequest req;
-  std::string err;
-  if (!build_request(o.exec, &req, &err)) {
-    std::cerr << "execmap: error: " << err << "\n";
-    return kExitUsage;
-  }
-  loader::HostFileSystem fs;
-  sim::ExecResult r = sim::simulate_exec(req, fs);
-  int rc = report_failure(r, o.exec.format);
-  if (rc >= 0) return rc;
+  sim::ExecResult r;
+  int rc = 0;
+  if (!simulate_request(o.exec, /*record=*/false, &req, &r, &rc)) return rc;
   const sim::SpaceLayout& space = sim::x86_64_space(o.paging);
   if (o.exec.format == "json")
     std::cout << dump_json(space_json(r, space)) << "\n";

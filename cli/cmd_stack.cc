@@ -17,15 +17,9 @@ CLI::App* setup_stack(CLI::App& app, StackOptions& o) {
 
 int run_stack(const StackOptions& o) {
   sim::ExecRequest req;
-  std::string err;
-  if (!build_request(o.exec, &req, &err)) {
-    std::cerr << "execmap: error: " << err << "\n";
-    return kExitUsage;
-  }
-  loader::HostFileSystem fs;
-  sim::ExecResult r = sim::simulate_exec(req, fs);
-  int rc = report_failure(r, o.exec.format);
-  if (rc >= 0) return rc;
+  sim::ExecResult r;
+  int rc = 0;
+  if (!simulate_request(o.exec, /*record=*/false, &req, &r, &rc)) return rc;
   if (o.exec.format == "json")
     std::cout << dump_json(stack_json(r)) << "\n";
   else

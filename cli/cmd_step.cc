@@ -23,23 +23,30 @@ CLI::App* setup_step(CLI::App& app, StepOptions& o) {
   return sub;
 }
 
-bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool record,
-                       sim::ExecResult* r, std::vector<sim::OpOutcome>* outcomes, int* rc) {
-  sim::ExecRequest req;
+bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
+                      sim::ExecResult* r, int* rc) {
   std::string err;
-  if (!build_request(eo, &req, &err)) {
+  if (!build_request(eo, req, &err)) {
     std::cerr << "execmap: error: " << err << "\n";
     *rc = kExitUsage;
     return false;
   }
-  req.record_steps = record;
+  req->record_steps = record;
   loader::HostFileSystem fs;
-  *r = sim::simulate_exec(req, fs);
+  *r = sim::simulate_exec(*req, fs);
   int f = report_failure(*r, eo.format);
   if (f >= 0) {
     *rc = f;
     return false;
   }
+  return true;
+}
+
+bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool record,
+                       sim::ExecResult* r, std::vector<sim::OpOutcome>* outcomes, int* rc) {
+  sim::ExecRequest req;
+  if (!simulate_request(eo, record, &req, r, rc)) return false;
+  std::string err;
   if (!ops_path.empty()) {
     std::vector<sim::MemOp> ops;
     if (!parse_ops_file(ops_path, *r, &ops, &err)) {
@@ -58,27 +65,6 @@ bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool 
 
 namespace {
 
-std::vector<std::string> vma_lines(const sim::ExecResult& r, const std::vector<sim::Vma>& vmas,
-                                   const sim::MmFields& mm) {
-  std::vector<std::string> out;
-  for (const auto& v : vmas) {
-    uint32_t maj = 0, min = 0;
-    uint64_t ino = 0, off = 0;
-    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      maj = r.files[v.file].dev_major;
-      min = r.files[v.file].dev_minor;
-      ino = r.files[v.file].inode;
-      off = v.pgoff;
-    }
-    out.push_back(maps_line(v.start, v.end, perms_of(v), off, maj, min, ino,
-                            sim::vma_name(r.files, mm, v)));
-  }
-  if (r.profile.vsyscall)
-    out.push_back(maps_line(r.profile.vsyscall_start, r.profile.vsyscall_end, "--xp", 0, 0, 0, 0,
-                            "[vsyscall]"));
-  return out;
-}
-
 nlohmann::json mm_changes(const sim::MmFields& a, const sim::MmFields& b) {
   nlohmann::json before = mm_json(a), after = mm_json(b), out = nlohmann::json::object();
   for (auto it = after.begin(); it != after.end(); ++it)
@@ -94,28 +80,12 @@ nlohmann::json steps_json(const sim::ExecResult& r) {
     nlohmann::json steps = nlohmann::json::array();
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const auto& s = r.steps[i];
-    auto cur = vma_lines(r, s.layout, s.mm);
+    auto cur = maps_lines(r.files, s.mm, s.layout, r.profile);
     std::set<std::string> a(prev.begin(), prev.end()), b(cur.begin(), cur.end());
     nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
     for (const auto& l : cur) if (!a.count(l)) added.push_back(l);
     for (const auto& l : prev) if (!b.count(l)) removed.push_back(l);
-    nlohmann::json layout = nlohmann::json::array();
-    for (const auto& v : s.layout) {
-      char dev[16] = "00:00";
-      uint64_t ino = 0, off = 0;
-      if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-        std::snprintf(dev, sizeof dev, "%02x:%02x", r.files[v.file].dev_major, r.files[v.file].dev_minor);
-        ino = r.files[v.file].inode;
-        off = v.pgoff;
-      }
-      layout.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
-                        {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
-                        {"path", sim::vma_name(r.files, s.mm, v)}});
-    }
-    if (r.profile.vsyscall)
-      layout.push_back({{"start", hex(r.profile.vsyscall_start)}, {"end", hex(r.profile.vsyscall_end)},
-                        {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
-                        {"path", "[vsyscall]"}});
+    nlohmann::json layout = mappings_json(r.files, s.mm, s.layout, r.profile);
     nlohmann::json j = {{"index", i + 1},         {"name", s.name},
                         {"function", s.function}, {"changes", s.changes},
                         {"vmas_added", added},    {"vmas_removed", removed},
@@ -147,7 +117,7 @@ int run_step(const StepOptions& o) {
   bool pause = !o.no_pause && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const auto& s = r.steps[i];
-    auto cur = vma_lines(r, s.layout, s.mm);
+    auto cur = maps_lines(r.files, s.mm, s.layout, r.profile);
     std::cout << "[" << i + 1 << "/" << r.steps.size() << "] " << s.name << "  (" << s.function
               << ")\n";
     for (const auto& c : s.changes) std::cout << "    " << c << "\n";

@@ -42,6 +42,11 @@ CLI::App* setup_step(CLI::App& app, StepOptions& o);
 nlohmann::json steps_json(const sim::ExecResult& r);
 int run_step(const StepOptions& o);
 
+// Builds the request from the options and simulates the exec; reports a usage problem or a
+// predicted failure the documented way and returns false with *rc set.
+bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
+                      sim::ExecResult* r, int* rc);
+
 // Simulates the exec and applies the --ops script (when given). Returns false with *rc set
 // (after reporting) when the exec fails or the script is malformed.
 bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool record,

@@ -17,6 +17,15 @@ std::string maps_line(uint64_t start, uint64_t end, const std::string& perms, ui
                       uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
                       const std::string& name);
 std::string render_maps(const sim::ExecResult& r);
+// The maps lines / JSON mappings of any VMA list (a step's, or the final one), named with
+// the mm fields of that moment.
+std::vector<std::string> maps_lines(const std::vector<loader::FileIdentity>& files,
+                                    const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
+                                    const sim::KernelProfile& p);
+nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
+                             const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
+                             const sim::KernelProfile& p);
+std::vector<sim::Vma> vma_list(const sim::ExecResult& r);
 
 // sections[i] holds the SHF_ALLOC sections of r.objects[i] (may be empty).
 std::string render_table(const sim::ExecResult& r,

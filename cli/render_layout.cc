@@ -58,24 +58,37 @@ std::string maps_line(uint64_t start, uint64_t end, const std::string& perms, ui
   return line;
 }
 
-std::string render_maps(const sim::ExecResult& r) {
-  std::string out;
-  for (const auto& [start, v] : r.mm_vmas.vmas()) {
+std::vector<std::string> maps_lines(const std::vector<loader::FileIdentity>& files,
+                                    const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
+                                    const sim::KernelProfile& p) {
+  std::vector<std::string> out;
+  for (const auto& v : vmas) {
     uint32_t maj = 0, min = 0;
     uint64_t ino = 0, off = 0;
     if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      const auto& id = r.files[v.file];
+      const auto& id = files[v.file];
       maj = id.dev_major;
       min = id.dev_minor;
       ino = id.inode;
       off = v.pgoff;
     }
-    out += maps_line(v.start, v.end, perms_of(v), off, maj, min, ino, sim::vma_name(r, v));
-    out += '\n';
+    out.push_back(maps_line(v.start, v.end, perms_of(v), off, maj, min, ino,
+                            sim::vma_name(files, mm, v)));
   }
-  if (r.profile.vsyscall)
-    out += maps_line(r.profile.vsyscall_start, r.profile.vsyscall_end, "--xp", 0, 0, 0, 0,
-                     "[vsyscall]") + "\n";
+  if (p.vsyscall)
+    out.push_back(maps_line(p.vsyscall_start, p.vsyscall_end, "--xp", 0, 0, 0, 0, "[vsyscall]"));
+  return out;
+}
+
+std::vector<sim::Vma> vma_list(const sim::ExecResult& r) {
+  std::vector<sim::Vma> out;
+  for (const auto& kv : r.mm_vmas.vmas()) out.push_back(kv.second);
+  return out;
+}
+
+std::string render_maps(const sim::ExecResult& r) {
+  std::string out;
+  for (const auto& l : maps_lines(r.files, r.mm, vma_list(r), r.profile)) out += l + "\n";
   return out;
 }
 
@@ -210,24 +223,31 @@ nlohmann::json profile_json(const sim::KernelProfile& p) {
           {"auxv_order", order}};
 }
 
-nlohmann::json layout_json(const sim::ExecResult& r) {
+nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
+                             const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
+                             const sim::KernelProfile& p) {
   nlohmann::json maps = nlohmann::json::array();
-  for (const auto& [start, v] : r.mm_vmas.vmas()) {
+  for (const auto& v : vmas) {
     char dev[16] = "00:00";
     uint64_t ino = 0, off = 0;
     if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      std::snprintf(dev, sizeof dev, "%02x:%02x", r.files[v.file].dev_major, r.files[v.file].dev_minor);
-      ino = r.files[v.file].inode;
+      std::snprintf(dev, sizeof dev, "%02x:%02x", files[v.file].dev_major, files[v.file].dev_minor);
+      ino = files[v.file].inode;
       off = v.pgoff;
     }
     maps.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
                     {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
-                    {"path", sim::vma_name(r, v)}});
+                    {"path", sim::vma_name(files, mm, v)}});
   }
-  if (r.profile.vsyscall)
-    maps.push_back({{"start", hex(r.profile.vsyscall_start)}, {"end", hex(r.profile.vsyscall_end)},
+  if (p.vsyscall)
+    maps.push_back({{"start", hex(p.vsyscall_start)}, {"end", hex(p.vsyscall_end)},
                     {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
                     {"path", "[vsyscall]"}});
+  return maps;
+}
+
+nlohmann::json layout_json(const sim::ExecResult& r) {
+  nlohmann::json maps = mappings_json(r.files, r.mm, vma_list(r), r.profile);
   nlohmann::json j;
   j["mappings"] = maps;
   j["mm"] = mm_json(r.mm);

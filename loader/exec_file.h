@@ -39,6 +39,11 @@ class FileSystem {
   virtual OpenResult open_exec(const std::string& path) const = 0;
 };
 
+// Opens a regular file read-only and non-blocking (a FIFO or device never blocks) and
+// describes it as the kernel would: dev, inode, canonical path. Returns nullptr with *err
+// (errno; EISDIR or EACCES for something that is not a regular file).
+std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err);
+
 // The real file system of this machine.
 class HostFileSystem final : public FileSystem {
  public:

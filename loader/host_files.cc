@@ -55,6 +55,29 @@ OpenResult fail(int err, std::string why, std::string check = "") {
 
 }  // namespace
 
+std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err) {
+  *err = 0;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    *err = errno;
+    return nullptr;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    *err = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+    return nullptr;
+  }
+  FileIdentity id;
+  id.dev_major = major(st.st_dev);
+  id.dev_minor = minor(st.st_dev);
+  id.inode = st.st_ino;
+  char* real = ::realpath(path.c_str(), nullptr);
+  id.path = real ? real : path;
+  std::free(real);
+  return std::make_unique<HostFile>(fd, std::move(id), uint64_t(st.st_size));
+}
+
 OpenResult HostFileSystem::open_exec(const std::string& path) const {
   // getname(): an empty name is ENOENT, a name of PATH_MAX or more is ENAMETOOLONG.
   if (path.empty()) return fail(ENOENT, "empty path", "getname");
@@ -74,26 +97,19 @@ OpenResult HostFileSystem::open_exec(const std::string& path) const {
   if (::access(path.c_str(), X_OK) != 0)
     return fail(EACCES, "no execute permission", "may_open: MAY_EXEC");
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    OpenResult r = fail(0, std::string("cannot read: ") + std::strerror(errno));
+  int e = 0;
+  std::unique_ptr<ExecFile> f = open_host_file(path, &e);
+  if (!f && (e == EISDIR || e == EACCES)) {
+    struct stat now;
+    if (::stat(path.c_str(), &now) == 0 && !S_ISREG(now.st_mode))
+      return fail(EACCES, "not a regular file", "do_open_execat: S_ISREG");
+  }
+  if (!f) {
+    OpenResult r = fail(0, std::string("cannot read: ") + std::strerror(e));
     r.unreadable = true;
     return r;
   }
-  struct stat fst;
-  if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
-    ::close(fd);
-    return fail(EACCES, "not a regular file", "do_open_execat: S_ISREG");
-  }
-  FileIdentity id;
-  id.dev_major = major(fst.st_dev);
-  id.dev_minor = minor(fst.st_dev);
-  id.inode = fst.st_ino;
-  char* real = ::realpath(path.c_str(), nullptr);
-  id.path = real ? real : path;
-  std::free(real);
-  return OpenResult{0, {}, {}, false,
-                    std::make_unique<HostFile>(fd, std::move(id), uint64_t(fst.st_size))};
+  return OpenResult{0, {}, {}, false, std::move(f)};
 }
 
 }  // namespace execmap::loader
