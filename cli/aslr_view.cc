@@ -2,6 +2,8 @@
 // to it (paxtest-style), for `execmap entropy` and `execmap diff`.
 #include "cli/aslr_view.h"
 
+#include "cli/compare.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -70,13 +72,7 @@ bool run_sample(const sim::ExecRequest& req, const sim::EntropyResult& model, un
     *err = "--sample needs ptrace: " + *err;
     return false;
   }
-  live::CaptureRequest creq;
-  creq.path = req.filename;
-  creq.argv = req.argv;
-  creq.envp = req.envp;
-  creq.disable_aslr = false;
-  creq.stack_limit = req.profile.host.stack_rlimit;
-  creq.timeout_ms = timeout_ms;
+  live::CaptureRequest creq = capture_request_for(req, /*disable_aslr=*/false, timeout_ms);
   out->runs = n;
   out->regions.clear();
   for (const auto& r : model.regions) {

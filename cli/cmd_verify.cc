@@ -42,13 +42,7 @@ int run_verify(const VerifyOptions& o) {
     std::cerr << "execmap: error: verify needs ptrace: " << why << "\n";
     return kExitFailure;
   }
-  live::CaptureRequest creq;
-  creq.path = req.filename;
-  creq.argv = req.argv;
-  creq.envp = req.envp;
-  creq.disable_aslr = true;
-  creq.stack_limit = req.profile.host.stack_rlimit;
-  creq.timeout_ms = o.timeout_ms;
+  live::CaptureRequest creq = capture_request_for(req, /*disable_aslr=*/true, o.timeout_ms);
   auto cap = live::capture_at_exec(creq, &why);
   if (!cap) {
     std::cerr << "execmap: error: capture failed: " << why << "\n";

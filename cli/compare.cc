@@ -62,6 +62,18 @@ void diff_lines(const std::vector<std::string>& a, const std::vector<std::string
 
 }  // namespace
 
+live::CaptureRequest capture_request_for(const sim::ExecRequest& req, bool disable_aslr,
+                                         unsigned timeout_ms) {
+  live::CaptureRequest creq;
+  creq.path = req.filename;
+  creq.argv = req.argv;
+  creq.envp = req.envp;
+  creq.disable_aslr = disable_aslr;
+  creq.stack_limit = req.profile.host.stack_rlimit;
+  creq.timeout_ms = timeout_ms;
+  return creq;
+}
+
 Comparison compare(const sim::ExecResult& r, const live::Capture& c) {
   Comparison cmp;
   auto diff = [&](const std::string& what, const std::string& p, const std::string& a) {

@@ -23,6 +23,10 @@ struct Comparison {
   std::vector<Difference> diffs;
 };
 
+// The live run that reproduces a request: same path, argv, envp and stack rlimit.
+live::CaptureRequest capture_request_for(const sim::ExecRequest& req, bool disable_aslr,
+                                         unsigned timeout_ms);
+
 // Everything except the 16 AT_RANDOM bytes must match.
 Comparison compare(const sim::ExecResult& r, const live::Capture& c);
 std::string render_comparison(const Comparison& cmp, const sim::ExecResult& r,
