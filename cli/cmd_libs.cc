@@ -27,9 +27,17 @@ std::optional<std::string> env_value(const std::vector<std::string>& envp, const
 std::vector<std::string> host_glibc_hwcaps() {
   std::vector<std::string> v;
   __builtin_cpu_init();
-  bool v2 = __builtin_cpu_supports("x86-64-v2");
-  bool v3 = v2 && __builtin_cpu_supports("x86-64-v3");
-  bool v4 = v3 && __builtin_cpu_supports("x86-64-v4");
+  // The level names themselves are a GCC-only spelling; these are the features that both
+  // GCC and clang 14 can test (CX16, LAHF, LZCNT, MOVBE, F16C and OSXSAVE are not checked).
+  bool v2 = __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse3") &&
+            __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("sse4.1") &&
+            __builtin_cpu_supports("sse4.2");
+  bool v3 = v2 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
+            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+            __builtin_cpu_supports("fma");
+  bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl");
   if (v4) v.push_back("x86-64-v4");
   if (v3) v.push_back("x86-64-v3");
   if (v2) v.push_back("x86-64-v2");

@@ -675,7 +675,10 @@ bool apply_rubric(const nlohmann::json& rubric, GradeReport* report, std::string
     *err = "rubric: expected {\"checks\": {\"<id>\": {...}}}";
     return false;
   }
-  for (const auto& [id, spec] : rubric["checks"].items()) {
+  for (const auto& item : rubric["checks"].items()) {
+    // (C++17 lambdas cannot capture structured bindings, so name the members.)
+    const std::string id = item.key();
+    const auto& spec = item.value();
     auto it = std::find_if(report->checks.begin(), report->checks.end(),
                            [&](const CheckResult& c) { return c.id == id; });
     if (it == report->checks.end()) {
