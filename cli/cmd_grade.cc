@@ -58,15 +58,9 @@ int run_grade(const GradeOptions& o) {
     return kExitUsage;
   }
   sim::ExecRequest req;
+  int rc = 0;
+  if (!build_exact_request(o.exec, "grade", &req, &rc)) return rc;
   std::string err;
-  if (!build_request(o.exec, &req, &err)) {
-    std::cerr << "execmap: error: " << err << "\n";
-    return kExitUsage;
-  }
-  if (req.randomize) {
-    std::cerr << "execmap: error: grade compares against one exact exec; use --aslr off\n";
-    return kExitUsage;
-  }
   nlohmann::json rubric;
   if (!o.rubric.empty()) {
     std::string text;
@@ -84,7 +78,7 @@ int run_grade(const GradeOptions& o) {
   // The kernel's answer for PROG: the expectation every check compares with.
   loader::HostFileSystem fs;
   sim::ExecResult r = sim::simulate_exec(req, fs);
-  int rc = report_failure(r, o.exec.format);
+  rc = report_failure(r, o.exec.format);
   if (rc >= 0) return rc;
   if (r.objects.size() != 1 || r.interp_base) {
     std::cerr << "execmap: error: grade handles static and static-pie programs; "

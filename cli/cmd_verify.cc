@@ -22,17 +22,27 @@ CLI::App* setup_verify(CLI::App& app, VerifyOptions& o) {
   return sub;
 }
 
+bool build_exact_request(const ExecOptions& eo, const char* command, sim::ExecRequest* req,
+                         int* rc) {
+  std::string err;
+  if (!build_request(eo, req, &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    *rc = kExitUsage;
+    return false;
+  }
+  if (req->randomize) {
+    std::cerr << "execmap: error: " << command
+              << " compares against one exact exec; use it with --aslr off\n";
+    *rc = kExitUsage;
+    return false;
+  }
+  return true;
+}
+
 int run_verify(const VerifyOptions& o) {
   sim::ExecRequest req;
-  std::string err;
-  if (!build_request(o.exec, &req, &err)) {
-    std::cerr << "execmap: error: " << err << "\n";
-    return kExitUsage;
-  }
-  if (req.randomize) {
-    std::cerr << "execmap: error: verify compares one exact layout; use it with --aslr off\n";
-    return kExitUsage;
-  }
+  int rc = 0;
+  if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;
   loader::HostFileSystem fs;
   sim::ExecResult r = sim::simulate_exec(req, fs);
   if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);

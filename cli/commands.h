@@ -42,6 +42,11 @@ CLI::App* setup_step(CLI::App& app, StepOptions& o);
 nlohmann::json steps_json(const sim::ExecResult& r);
 int run_step(const StepOptions& o);
 
+// Builds the request for a command that compares against one exact exec (verify, grade):
+// a usage error, or --aslr on, is reported and returns false with *rc set.
+bool build_exact_request(const ExecOptions& eo, const char* command, sim::ExecRequest* req,
+                         int* rc);
+
 // Builds the request from the options and simulates the exec; reports a usage problem or a
 // predicted failure the documented way and returns false with *rc set.
 bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
