@@ -1,6 +1,9 @@
 // `execmap libs`: the dependency tree glibc 2.36's ld.so would load, found without running it
 // (sim/rtld.h), with why each path was chosen and whether the object has initializers.
 #include <cstring>
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -9,6 +12,7 @@
 #include "loader/elf_defs.h"
 #include "loader/lib_files.h"
 #include "sim/rtld.h"
+#include "sim/rtld_start.h"
 
 namespace execmap::cli {
 namespace {
@@ -76,6 +80,11 @@ bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
   rq.ld_library_path = env_value(req.envp, "LD_LIBRARY_PATH");
   rq.ld_preload = env_value(req.envp, "LD_PRELOAD");
   rq.secure = r.profile.host.secure != 0;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) rq.cwd = cwd;
+  bool vdso = false;
+  for (const auto& kv : r.mm_vmas.vmas()) vdso |= kv.second.name == "[vdso]";
+  rq.vdso = vdso;
   rq.config.platform = r.profile.host.platform;
   rq.config.glibc_hwcaps = host_glibc_hwcaps();
   int e = 0;
@@ -100,6 +109,56 @@ bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
   return true;
 }
 
+bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r) {
+  sim::StartInfo info;
+  if (r->objects.size() < 2) {
+    info.notes.push_back("statically linked: the entry point is the first instruction, so the "
+                         "start stage is the exec stage");
+    r->start = info;
+    return true;
+  }
+  sim::RtldResult res;
+  std::string err;
+  if (!resolve_for_exec(*r, req, &res, &err)) {
+    r->error.kind = sim::ExecError::Kind::Io;
+    r->error.message = err;
+    r->error.check = "open";
+    return false;
+  }
+  sim::StartResult st = sim::simulate_rtld_start(*r, res, sim::RtldConfig(), req.record_steps);
+  if (!st.ok) {
+    r->error.kind = sim::ExecError::Kind::LdSo;
+    r->error.name = "exit 127";
+    r->error.message = st.error;
+    r->error.check = "elf/rtld.c dl_main";
+    return false;
+  }
+  for (const sim::StartObject& p : st.placed) {
+    const sim::RtldObject& o = res.objects[size_t(p.object)];
+    info.objects.push_back({p.object == 0 ? "" : o.libname,
+                            p.object == 0 ? r->objects[0].id.path : o.l_name, p.l_addr,
+                            p.map_start, p.map_end});
+  }
+  if (res.interp_index >= 0) {
+    // ld.so itself, mapped by the kernel.
+    const sim::RtldObject& o = res.objects[size_t(res.interp_index)];
+    uint64_t lo = ~uint64_t(0), hi = 0;
+    for (const elf::Phdr& ph : r->objects[1].phdrs)
+      if (ph.p_type == elf::PT_LOAD) {
+        lo = std::min(lo, ph.p_vaddr & ~uint64_t(4095));
+        hi = std::max(hi, ph.p_vaddr + ph.p_memsz);
+      }
+    info.objects.push_back({o.libname, o.l_name, *r->interp_base, *r->interp_base + lo,
+                            *r->interp_base + hi});
+  }
+  info.heap_may_appear = st.heap_may_appear;
+  info.tcb = st.tcb;
+  info.notes = res.notes;
+  info.notes.insert(info.notes.end(), st.notes.begin(), st.notes.end());
+  r->start = std::move(info);
+  return true;
+}
+
 int run_libs(const LibsOptions& o) {
   sim::ExecRequest req;
   sim::ExecResult r;
@@ -115,6 +174,17 @@ int run_libs(const LibsOptions& o) {
     std::cerr << "execmap: error: " << err << "\n";
     return kExitFailure;
   }
+  // Base addresses: the start stage on a copy of the exec.
+  std::vector<std::optional<uint64_t>> base(res.objects.size());
+  if (res.ok) {
+    sim::ExecResult r2 = r;
+    sim::StartResult st = sim::simulate_rtld_start(r2, res, sim::RtldConfig(), false);
+    if (st.ok) {
+      for (const sim::StartObject& p : st.placed) base[size_t(p.object)] = p.l_addr;
+      if (res.interp_index >= 0) base[size_t(res.interp_index)] = *r.interp_base;
+      res.notes.insert(res.notes.end(), st.notes.begin(), st.notes.end());
+    }
+  }
   if (o.exec.format == "json") {
     nlohmann::json objs = nlohmann::json::array();
     for (size_t i = 0; i < res.objects.size(); ++i) {
@@ -129,7 +199,8 @@ int run_libs(const LibsOptions& o) {
       j["loader"] = ob.loader;
       j["needed"] = ob.needed;
       j["deps"] = ob.deps;
-      j["base"] = nullptr;
+      if (base[i]) j["base"] = hex(*base[i]);
+      else j["base"] = nullptr;
       j["initializers"] = {{"DT_PREINIT_ARRAY", ob.has_preinit_array},
                            {"DT_INIT", ob.has_init},
                            {"DT_INIT_ARRAY", ob.has_init_array}};
@@ -140,7 +211,7 @@ int run_libs(const LibsOptions& o) {
     if (!res.ok) out["error"] = res.error;
     std::cout << dump_json(out) << "\n";
   } else {
-    std::cout << "# load order; base addresses need --stage start (not modelled yet: \"-\")\n";
+    std::cout << "# load order; base = l_addr at the entry point (" << (req.randomize ? "ASLR on, seed " + std::to_string(req.seed) : "ASLR off") << ")\n";
     for (size_t i = 0; i < res.objects.size(); ++i) {
       const sim::RtldObject& ob = res.objects[i];
       std::string needed_by = ob.loader >= 0 ? " (needed by #" + std::to_string(ob.loader) + ")" : "";
@@ -148,7 +219,8 @@ int run_libs(const LibsOptions& o) {
                 << "    path: " << (ob.via == sim::FoundVia::NotFound ? "not found" : i == 0 ? ob.id.path : ob.l_name)
                 << "\n    via: " << sim::found_via_name(ob.via)
                 << (ob.search_dir.empty() ? "" : " " + ob.search_dir) << needed_by
-                << "\n    base: -\n    initializers: " << initializers(ob) << "\n";
+                << "\n    base: " << (base[i] ? hex(*base[i]) : "-")
+                << "\n    initializers: " << initializers(ob) << "\n";
       if (!ob.error.empty()) std::cout << "    error: " << ob.error << "\n";
     }
     for (const std::string& n : res.notes) std::cout << "note: " << n << "\n";

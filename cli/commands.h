@@ -7,6 +7,7 @@
 
 #include "cli/options.h"
 #include "sim/mm_ops.h"
+#include "sim/rtld.h"
 
 namespace execmap::cli {
 
@@ -56,6 +57,13 @@ bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
 // (after reporting) when the exec fails or the script is malformed.
 bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool record,
                        sim::ExecResult* r, std::vector<sim::OpOutcome>* outcomes, int* rc);
+
+// Resolves the libraries of a simulated dynamic exec the way ld.so will (sim/rtld.h).
+bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
+                      sim::RtldResult* out, std::string* err);
+// --stage start: resolves and maps the libraries on r. Returns false (r->error set to a
+// LdSo error) when ld.so would stop before the entry point.
+bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r);
 
 struct EntropyOptions {
   ExecOptions exec;

@@ -45,6 +45,12 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   sub->add_option("--seed", o.seed, "Seed for --aslr on and for the AT_RANDOM bytes");
+  sub->add_option("--stage", o.stage,
+                  "exec: at the first instruction after execve() (ld.so's entry for a dynamic "
+                  "program); start: at the program's own entry point (AT_ENTRY), after glibc "
+                  "2.36's ld.so has mapped every library")
+      ->check(CLI::IsMember({"exec", "start"}))
+      ->capture_default_str();
   // Everything from PATH on belongs to the program, including words that start with '-':
   // CLI11 stops at the first positional and leaves the rest in remaining().
   sub->prefix_command();

@@ -22,6 +22,7 @@ struct ExecOptions {
   std::string profile = "host";
   std::vector<std::string> host_values;
   std::string aslr = "off";
+  std::string stage = "exec";  // --stage exec|start
   uint64_t seed = 0;
   std::vector<std::string> command;  // PATH then the program's own arguments (tests set it)
   CLI::App* sub = nullptr;           // where the command line left PATH [ARG...]

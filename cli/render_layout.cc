@@ -269,6 +269,8 @@ nlohmann::json error_json(const sim::ExecError& e) {
     err = {{"script", e.script_interpreter}, {"message", e.message}, {"check", e.check}};
   } else if (e.kind == sim::ExecError::Kind::Io) {
     err = {{"io", true}, {"message", e.message}};
+  } else if (e.kind == sim::ExecError::Kind::LdSo) {
+    err = {{"exit_status", 127}, {"message", e.message}, {"check", e.check}};
   } else {
     err = {{"errno", e.err}, {"name", e.name}, {"message", e.message}, {"check", e.check}};
   }
@@ -284,6 +286,9 @@ std::string error_line(const sim::ExecError& e) {
              "; run execmap on the interpreter to see that layout";
     case sim::ExecError::Kind::Io:
       return e.message;
+    case sim::ExecError::Kind::LdSo:
+      return "ld.so would exit with status 127 before the entry point: error while loading "
+             "shared libraries: " + e.message;
     default:
       return "execve would fail: " + e.name + ": " + e.message + " (" + e.check + ")";
   }

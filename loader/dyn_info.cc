@@ -46,6 +46,53 @@ bool read_string(const ExecFile& f, uint64_t strtab_off, uint64_t strsz, uint64_
   return false;
 }
 
+// _dl_check_map_versions(): walk the Verneed chain (vna_other of every Vernaux) and the
+// Verdef chain (vd_ndx), each record read from the file; at most kMaxVersionRecords.
+constexpr uint64_t kMaxVersionRecords = 1u << 16;
+std::optional<uint32_t> version_ndx_high(const ExecFile& f, const std::vector<elf::Phdr>& ph,
+                                         std::optional<uint64_t> verneed,
+                                         std::optional<uint64_t> verdef) {
+  uint32_t high = 0;
+  uint64_t budget = kMaxVersionRecords;
+  std::vector<uint8_t> b;
+  auto rd = [&](uint64_t vaddr, uint64_t len) {
+    uint64_t off;
+    return budget-- > 0 && vaddr_to_offset(ph, vaddr, &off) && read_exact(f, off, len, &b);
+  };
+  if (verneed) {
+    uint64_t ent = *verneed;
+    while (true) {
+      // Elf64_Verneed: vn_version(2) vn_cnt(2) vn_file(4) vn_aux(4) vn_next(4)
+      if (!rd(ent, 16)) return std::nullopt;
+      uint32_t vn_aux = elf::read_le32(&b[8]), vn_next = elf::read_le32(&b[12]);
+      uint64_t aux = ent + vn_aux;
+      while (true) {
+        // Elf64_Vernaux: vna_hash(4) vna_flags(2) vna_other(2) vna_name(4) vna_next(4)
+        if (!rd(aux, 16)) return std::nullopt;
+        uint32_t other = elf::read_le16(&b[6]) & 0x7fffu, next = elf::read_le32(&b[12]);
+        if (other > high) high = other;
+        if (next == 0) break;
+        aux += next;
+      }
+      if (vn_next == 0) break;
+      ent += vn_next;
+    }
+  }
+  if (verdef) {
+    uint64_t ent = *verdef;
+    while (true) {
+      // Elf64_Verdef: vd_version(2) vd_flags(2) vd_ndx(2) vd_cnt(2) vd_hash(4) vd_aux(4)
+      // vd_next(4)
+      if (!rd(ent, 20)) return std::nullopt;
+      uint32_t ndx = elf::read_le16(&b[4]) & 0x7fffu, next = elf::read_le32(&b[16]);
+      if (ndx > high) high = ndx;
+      if (next == 0) break;
+      ent += next;
+    }
+  }
+  return high;
+}
+
 }  // namespace
 
 DynInfo read_dyn_info(const ExecFile& f) {
@@ -103,6 +150,7 @@ DynInfo read_dyn_info(const ExecFile& f) {
     if (p.p_type == elf::PT_DYNAMIC) dyn = &p;
   if (!dyn) return d;
   d.has_dynamic = true;
+  d.ldnum = dyn->p_memsz / 16;
   uint64_t count = dyn->p_filesz / 16;
   if (count > kMaxDynEntries) count = kMaxDynEntries;
   if (!read_exact(f, dyn->p_offset, count * 16, &b)) {
@@ -114,6 +162,7 @@ DynInfo read_dyn_info(const ExecFile& f) {
   std::vector<uint64_t> needed_idx;
   std::optional<uint64_t> soname_idx, rpath_idx, runpath_idx;
   uint64_t init_arraysz = 0, preinit_arraysz = 0;
+  std::optional<uint64_t> verneed, verdef;
   bool init_array = false, preinit_array = false;
   for (uint64_t i = 0; i < count; ++i) {
     int64_t tag = int64_t(elf::read_le64(&b[size_t(i * 16)]));
@@ -133,11 +182,17 @@ DynInfo read_dyn_info(const ExecFile& f) {
       case DT_INIT_ARRAYSZ: init_arraysz = val; break;
       case DT_PREINIT_ARRAY: preinit_array = true; break;
       case DT_PREINIT_ARRAYSZ: preinit_arraysz = val; break;
+      case DT_TEXTREL: d.textrel = true; break;
+      case DT_FLAGS: if (val & DF_TEXTREL) d.textrel = true; break;
+      case DT_VERNEED: verneed = val; break;
+      case DT_VERDEF: verdef = val; break;
       default: break;
     }
   }
   d.has_init_array = init_array && init_arraysz >= 8;
   d.has_preinit_array = preinit_array && preinit_arraysz >= 8;
+  d.has_strtab = have_strtab;
+  d.version_ndx_high = version_ndx_high(f, d.phdrs, verneed, verdef);
   uint64_t strtab_off = 0;
   if (!have_strtab || !vaddr_to_offset(d.phdrs, strtab, &strtab_off)) {
     if (!needed_idx.empty() || soname_idx || rpath_idx || runpath_idx)

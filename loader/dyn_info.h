@@ -16,7 +16,9 @@ namespace execmap::loader {
 constexpr int64_t DT_NULL = 0, DT_NEEDED = 1, DT_STRTAB = 5, DT_STRSZ = 10, DT_INIT = 12,
                   DT_SONAME = 14, DT_RPATH = 15, DT_INIT_ARRAY = 25, DT_INIT_ARRAYSZ = 27,
                   DT_RUNPATH = 29, DT_PREINIT_ARRAY = 32, DT_PREINIT_ARRAYSZ = 33,
-                  DT_FLAGS_1 = 0x6ffffffb;
+                  DT_FLAGS_1 = 0x6ffffffb, DT_TEXTREL = 22, DT_FLAGS = 30,
+                  DT_VERDEF = 0x6ffffffc, DT_VERNEED = 0x6ffffffe;
+constexpr uint64_t DF_TEXTREL = 0x4;
 constexpr uint64_t DF_1_NODEFLIB = 0x800;
 
 // Limits on what a hostile file can make us allocate.
@@ -37,6 +39,13 @@ struct DynInfo {
   std::optional<std::string> soname, rpath, runpath;
   uint64_t flags_1 = 0;
   bool has_init = false, has_init_array = false, has_preinit_array = false;
+  // For the start stage (sim/rtld_start.h):
+  uint64_t ldnum = 0;        // l_ldnum: PT_DYNAMIC p_memsz / sizeof (ElfW(Dyn))
+  bool has_strtab = false;   // l_info[DT_STRTAB]
+  bool textrel = false;      // DT_TEXTREL or DF_TEXTREL: _dl_relocate_object mprotects text
+  // _dl_check_map_versions(): the highest version index in DT_VERNEED (vna_other) and
+  // DT_VERDEF (vd_ndx), 0 when there is none; nullopt when the tables cannot be read.
+  std::optional<uint32_t> version_ndx_high = 0;
 };
 
 // Reads and checks one object as rtld's open_verify() and _dl_map_object_from_fd() do.

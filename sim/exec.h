@@ -20,7 +20,9 @@ class RandomSource;  // sim/aslr.h
 // A predicted failure. Before the point of no return execve() returns an errno; after it the
 // kernel kills the task (force_fatal_sig(SIGSEGV) in bprm_execve).
 struct ExecError {
-  enum class Kind { None, Errno, Signal, Script, Io };
+  // LdSo: the exec succeeds but ld.so stops before the entry point (--stage start) and the
+  // process exits with status 127 ("error while loading shared libraries").
+  enum class Kind { None, Errno, Signal, Script, Io, LdSo };
   Kind kind = Kind::None;
   int err = 0;            // Kind::Errno
   std::string name;       // "ENOEXEC", or "SIGSEGV" for Kind::Signal
@@ -81,6 +83,19 @@ struct Step {
   std::string result;       // --ops steps: the address/break returned, or the errno name
 };
 
+// --stage start (sim/rtld_start.h): where ld.so placed each object, on top of the exec.
+struct StartInfo {
+  struct Object {
+    std::string name;  // the DT_NEEDED name it was loaded by ("" for the program)
+    std::string path;  // l_name
+    uint64_t base = 0, start = 0, end = 0;  // l_addr and the mapped span
+  };
+  std::vector<Object> objects;  // load order
+  bool heap_may_appear = false;
+  uint64_t tcb = 0;             // the main thread's thread pointer
+  std::vector<std::string> notes;
+};
+
 struct ExecRequest {
   std::string filename;              // PATH exactly as given to execve()
   std::vector<std::string> argv, envp;
@@ -108,6 +123,7 @@ struct ExecResult {
   bool exec_stack = false;
   StackResult stack;
   std::vector<Step> steps;
+  std::optional<StartInfo> start;  // set by --stage start
 };
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <deque>
 #include <memory>
+#include <set>
 
 namespace execmap::sim {
 namespace {
@@ -118,6 +119,202 @@ class Resolver {
     return dirs;
   }
 
+  // ---- The allocations ld.so makes while it searches (replayed by sim/rtld_start.cc) ----
+  int malloc_ev(uint64_t n, const char* what) {
+    RtldEvent e;
+    e.kind = RtldEvent::Kind::Malloc;
+    e.size = n;
+    e.block = next_block_++;
+    e.what = what;
+    out_.events.push_back(e);
+    return e.block;
+  }
+  void free_ev(int block) {
+    if (block < 0) return;
+    RtldEvent e;
+    e.kind = RtldEvent::Kind::Free;
+    e.block = block;
+    e.what = "free";
+    out_.events.push_back(e);
+  }
+
+  // _dl_dst_count(): the DSTs glibc recognises in a string.
+  static size_t dst_count(const std::string& in) {
+    size_t n = 0;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (in[i] == '$' && (is_dst(in, i + 1, "ORIGIN") || is_dst(in, i + 1, "PLATFORM") ||
+                           is_dst(in, i + 1, "LIB")))
+        ++n;
+    return n;
+  }
+
+  // expand_dynamic_string_token(): strdup without DSTs, else malloc (DL_DST_REQUIRED + 1);
+  // for the main map the first DST computes l_origin with _dl_get_origin() (one malloc).
+  int dst_string_ev(const std::string& in, int l) {
+    size_t cnt = dst_count(in);
+    if (cnt == 0) return malloc_ev(in.size() + 1, "expand_dynamic_string_token (strdup)");
+    size_t dst_len = 0;
+    if (l == 0) {
+      std::string o = origin(0);
+      if (!main_origin_) {
+        main_origin_ = true;
+        // _dl_get_origin(): the link of /proc/self/exe up to and with its last slash.
+        size_t slash = req_.exe_path.rfind('/');
+        if (slash != std::string::npos) malloc_ev(slash + 2, "_dl_get_origin");
+      }
+      dst_len = o.size();
+    } else {
+      dst_len = origin(l).size();
+    }
+    if (req_.config.platform.size() > dst_len) dst_len = req_.config.platform.size();
+    if (req_.config.dst_lib.size() > dst_len) dst_len = req_.config.dst_lib.size();
+    size_t total = in.size();
+    if (dst_len > 4) total += cnt * (dst_len - 4);
+    return malloc_ev(total + 1, "expand_dynamic_string_token");
+  }
+
+  // fillin_rpath()'s allocations: per element a copy (freed again when it names a known
+  // directory), and an r_search_path_elem for each directory new to GL(dl_all_dirs).
+  void fillin_ev(const std::string& spec, const char* seps, int l, const std::string* where) {
+    size_t pos = 0;
+    while (true) {
+      size_t e = spec.find_first_of(seps, pos);
+      std::string cp = spec.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+      int to_free = -1;
+      bool skip = false;
+      if (!cp.empty()) {
+        to_free = dst_string_ev(cp, l);
+        std::optional<std::string> x = expand_dst(cp, l);
+        if (!x || x->empty()) {
+          free_ev(to_free);
+          skip = true;
+        } else {
+          cp = *x;
+          while (cp.size() > 1 && cp.back() == '/') cp.pop_back();
+          if (cp.back() != '/') cp += '/';
+        }
+      }
+      if (!skip) {
+        if (all_dirs_.count(cp)) {
+          free_ev(to_free);
+        } else {
+          uint64_t where_len = where ? where->size() + 1 : 0;
+          malloc_ev(40 + ncapstr() * 4 + where_len + cp.size() + 1, "fillin_rpath");
+          all_dirs_.insert(cp);
+          free_ev(to_free);
+        }
+      }
+      if (e == std::string::npos) break;
+      pos = e + 1;
+    }
+  }
+
+  // decompose_rpath(): copy, result array, the elements, then the (ineffective) frees.
+  void decompose_ev(const std::string& rpath, int l) {
+    if (rpath.empty()) return;
+    int copy = malloc_ev(rpath.size() + 1, "decompose_rpath (strdup)");
+    size_t nelems = 0;
+    for (char ch : rpath) nelems += ch == ':';
+    int result = malloc_ev((nelems + 2) * 8, "decompose_rpath");
+    size_t before = out_.events.size();
+    std::string where = out_.objects[size_t(l)].l_name;
+    fillin_ev(rpath, ":", l, &where);
+    free_ev(copy);
+    if (path_list(rpath, ":", l).empty()) free_ev(result);
+    (void)before;
+  }
+
+  // cache_rpath(): the first use of an object's RPATH or RUNPATH decomposes it.
+  void cache_rpath_ev(int l, bool runpath) {
+    if (size_t(l) >= rpath_done_.size()) rpath_done_.resize(size_t(l) + 1, 0);
+    int bit = runpath ? 2 : 1;
+    if (rpath_done_[size_t(l)] & bit) return;
+    rpath_done_[size_t(l)] |= bit;
+    const RtldObject& o = out_.objects[size_t(l)];
+    const std::optional<std::string>& p = runpath ? o.runpath : o.rpath;
+    if (p) decompose_ev(*p, l);
+  }
+
+  uint64_t ncapstr() const { return capstr_.size(); }
+
+  // _dl_new_object(): the link map (with its libname), then l_origin for a real name.
+  void new_object_ev(const std::string& libname, const std::string& realname) {
+    malloc_ev(req_.config.sizeof_link_map + 8 + 24 + libname.size() + 1, "_dl_new_object");
+    if (realname.empty()) return;
+    if (realname[0] == '/') {
+      malloc_ev(realname.size() + 1, "_dl_new_object (l_origin)");
+    } else {
+      // realloc (origin, len += 128) until getcwd fits; only the final size stays.
+      uint64_t len = realname.size() + 1;
+      do len += 128;
+      while (len - (realname.size() + 1) < req_.cwd.size() + 1);
+      malloc_ev(len, "_dl_new_object (l_origin, getcwd)");
+      out_.notes.push_back("'" + realname + "' is a relative name: its l_origin comes from the "
+                           "current directory " + req_.cwd);
+    }
+  }
+
+  // add_name_to_object(): a libname_list entry unless the name is known.
+  void add_name_ev(int i, const std::string& name) {
+    for (const std::string& n : loaded_[size_t(i)].names)
+      if (n == name) return;
+    if (out_.objects[size_t(i)].l_name == name) {
+      // _dl_name_match_p matched l_name: no entry is added by _dl_map_object, but
+      // add_name_to_object compares the libname list only.
+    }
+    malloc_ev(24 + name.size() + 1, "add_name_to_object");
+    loaded_[size_t(i)].names.push_back(name);
+  }
+
+  // _dl_init_paths() and what precedes it in dl_main(): the main and vDSO link maps, the
+  // hwcaps tables, the system search directories, the main map's RUNPATH or RPATH and
+  // LD_LIBRARY_PATH.
+  void init_paths_ev() {
+    const RtldConfig& c = req_.config;
+    // Both are created before the audit modules are known: DL_NNS (16) auditstate slots.
+    uint64_t early = c.sizeof_link_map + 16 * 16 + 8 + 24 + 1;
+    malloc_ev(early, "_dl_new_object (main map)");
+    if (req_.vdso) malloc_ev(early, "_dl_new_object (setup_vdso)");
+    // _dl_important_hwcaps() (Debian's 2.36): priorities, then one block for both the
+    // glibc-hwcaps names and the legacy power set.
+    malloc_ev(c.glibc_hwcaps.size() * 16, "compute_priorities");
+    uint64_t hw_total = 0;
+    for (const std::string& h : c.glibc_hwcaps) hw_total += h.size() + 14;  // "glibc-hwcaps/" + "/"
+    std::vector<std::string> temp = c.legacy_hwcap_strings;
+    if (!c.platform.empty()) temp.push_back(c.platform);
+    temp.push_back("tls");
+    size_t cnt = temp.size();
+    uint64_t total;
+    if (cnt == 1) {
+      total = temp[0].size() + 1;
+    } else {
+      total = temp[0].size() + temp[cnt - 1].size() + 2;
+      if (cnt > 2) {
+        total <<= 1;
+        for (size_t n = 1; n + 1 < cnt; ++n) total += temp[n].size() + 1;
+        total <<= (cnt - 3);
+      }
+    }
+    uint64_t sz = c.glibc_hwcaps.size() + (uint64_t(1) << cnt);
+    malloc_ev(sz * 16 + total + hw_total, "_dl_important_hwcaps");
+    uint64_t nsys = c.system_dirs.size();
+    malloc_ev((nsys + 1) * 8, "_dl_init_paths (search dirs)");
+    uint64_t round_size = (2 * 40 - 1 + sz * 4) / 40;
+    malloc_ev(nsys * round_size * 40, "_dl_init_paths (search dir elements)");
+    for (const std::string& d : c.system_dirs) all_dirs_.insert(d);
+    const RtldObject& m = out_.objects[0];
+    if (m.runpath) cache_rpath_ev(0, true);
+    else if (m.rpath) cache_rpath_ev(0, false);
+    if (req_.ld_library_path && !req_.ld_library_path->empty() && !req_.secure) {
+      const std::string& llp = *req_.ld_library_path;
+      size_t nllp = 1;
+      for (char ch : llp) nllp += ch == ':' || ch == ';';
+      int arr = malloc_ev((nllp + 1) * 8, "_dl_init_paths (LD_LIBRARY_PATH)");
+      fillin_ev(llp, ":;", 0, nullptr);
+      if (path_list(llp, ":;", 0).empty()) free_ev(arr);
+    }
+  }
+
   // open_verify() on one candidate. 1 = found, 0 = keep searching, -1 = fatal error.
   int try_open(const std::string& path, std::unique_ptr<loader::ExecFile>* f,
                loader::DynInfo* d, std::string* err) const {
@@ -162,7 +359,10 @@ class Resolver {
       for (const std::string& n : loaded_[i].names)
         if (n == name) return int(i);
       // _dl_map_object: a DT_SONAME equal to the name matches (and is added to the names).
-      if (o.soname && *o.soname == name) return int(i);
+      if (o.soname && *o.soname == name) {
+        const_cast<Resolver*>(this)->add_name_ev(int(i), name);
+        return int(i);
+      }
     }
     return -1;
   }
@@ -189,13 +389,17 @@ class Resolver {
     FoundVia via = FoundVia::NotFound;
     int r = 0;
     const RtldConfig& c = req_.config;
+    int realname_block = -1;
     if (name.find('/') != std::string::npos) {
+      // expand_dynamic_string_token (loader, name), or a plain strdup without a loader.
+      realname_block = dst_string_ev(name, loader >= 0 ? loader : 0);
       std::optional<std::string> x = expand_dst(name, loader);
       if (x) {
         r = try_open(*x, &f, &d, &err);
         realname = *x;
         via = preload ? FoundVia::Preload : FoundVia::Path;
       }
+      if (r == 0) free_ev(realname_block);
     } else {
       const RtldObject* ld = loader >= 0 ? &out_.objects[size_t(loader)] : nullptr;
       // "When the object has the RUNPATH information we don't use any RPATHs."
@@ -204,6 +408,8 @@ class Resolver {
         for (int l = loader; l >= 0 && r == 0; l = out_.objects[size_t(l)].loader) {
           const RtldObject& o = out_.objects[size_t(l)];
           if (!o.rpath || o.runpath) continue;
+          cache_rpath_ev(l, false);
+          if (path_list(*o.rpath, ":", l).empty()) continue;
           r = open_path(name, path_list(*o.rpath, ":", l), &realname, &dir, &f, &d, &err);
           did_main |= l == 0;
         }
@@ -219,29 +425,52 @@ class Resolver {
         if (r != 0) via = FoundVia::LdLibraryPath;
       }
       if (r == 0 && ld && ld->runpath) {
+        cache_rpath_ev(loader, true);
         r = open_path(name, path_list(*ld->runpath, ":", loader), &realname, &dir, &f, &d,
                       &err);
         if (r != 0) via = FoundVia::RunPath;
       }
+      if (r != 0) realname_block = malloc_ev(realname.size() + 1, "open_path (realname)");
       int lflags = loader >= 0 ? loader : 0;
       bool nodeflib = out_.objects[size_t(lflags)].dyn.flags_1 & loader::DF_1_NODEFLIB;
+      if (r == 0 && cache_file_) {
+        if (!cache_mapped_) {
+          cache_mapped_ = true;
+          RtldEvent e;
+          e.kind = RtldEvent::Kind::MapCache;
+          e.size = cache_file_->size();
+          e.what = "_dl_load_cache_lookup (_dl_sysdep_read_whole_file)";
+          out_.events.push_back(e);
+        }
+      }
       if (r == 0 && cache_) {
         std::string cached = ld_cache_lookup(*cache_, name, c);
+        int cblock = cached.empty() ? -1 : malloc_ev(cached.size() + 1, "_dl_load_cache_lookup (strdup)");
         if (!cached.empty() && nodeflib)
           for (const std::string& sd : c.system_dirs)
-            if (cached.compare(0, sd.size(), sd) == 0) cached.clear();
+            if (cached.compare(0, sd.size(), sd) == 0) {
+              cached.clear();
+              free_ev(cblock);
+              break;
+            }
         if (!cached.empty()) {
           r = try_open(cached, &f, &d, &err);
           if (r != 0) {
             realname = cached;
+            realname_block = cblock;
             dir = dirname_of(cached) + "/";
             via = FoundVia::LdSoCache;
+          } else {
+            free_ev(cblock);
           }
         }
       }
       if (r == 0 && !nodeflib) {
         r = open_path(name, c.system_dirs, &realname, &dir, &f, &d, &err);
-        if (r != 0) via = FoundVia::DefaultDir;
+        if (r != 0) {
+          via = FoundVia::DefaultDir;
+          realname_block = malloc_ev(realname.size() + 1, "open_path (realname)");
+        }
       }
     }
     RtldObject o;
@@ -265,7 +494,8 @@ class Resolver {
       if (e.via == FoundVia::NotFound || e.via == FoundVia::Error) continue;
       if (e.id.inode == id.inode && e.id.dev_major == id.dev_major &&
           e.id.dev_minor == id.dev_minor && e.id.inode != 0) {
-        loaded_[i].names.push_back(name);
+        free_ev(realname_block);
+        add_name_ev(int(i), name);
         return int(i);
       }
     }
@@ -274,7 +504,14 @@ class Resolver {
     o.via = via;
     o.search_dir = dir;
     fill(o, std::move(d));
-    return add(std::move(o), {name});
+    new_object_ev(name, realname);
+    int idx = add(std::move(o), {name});
+    RtldEvent e;
+    e.kind = RtldEvent::Kind::MapObject;
+    e.object = idx;
+    e.what = "_dl_map_object_from_fd (_dl_map_segments)";
+    out_.events.push_back(e);
+    return idx;
   }
 
   static void fill(RtldObject& o, loader::DynInfo d) {
@@ -296,6 +533,15 @@ class Resolver {
       if (c.valid) cache_ = std::move(c);
       else out_.notes.push_back("ld.so.cache not used: " + c.error);
     }
+    {
+      int e = 0;
+      cache_file_ = fs_.open_library(req_.config.ld_so_cache, &e);
+      if (cache_file_ && cache_file_->size() == 0) cache_file_.reset();
+      if (cache_file_) {
+        out_.cache_valid = cache_.has_value();
+        out_.cache_id = cache_file_->identity();
+      }
+    }
     // The main map (l_name "") and, already in the namespace, ld.so itself.
     RtldObject m;
     m.via = FoundVia::Main;
@@ -315,6 +561,7 @@ class Resolver {
       interp_slot = 0;
     }
     pending_interp_ = interp ? &rt : nullptr;
+    init_paths_ev();
 
     // dl_main: LD_PRELOAD (separators " :"), then /etc/ld.so.preload (" \t\n:", '#' comments).
     std::vector<int> queue = {0};
@@ -355,10 +602,23 @@ class Resolver {
       preload_list(t, " \t\n:");
     }
     // _dl_map_object_deps: breadth first over the search list.
+    uint64_t scratch_len = 1024;  // struct scratch_buffer's on-stack space
+    int scratch_block = -1;
     for (size_t qi = 0; qi < queue.size() && out_.ok; ++qi) {
       int cur = queue[qi];
       std::vector<std::string> needed = out_.objects[size_t(cur)].needed;
       std::vector<int> deps;
+      // A `needed' array for every object but the main map and ld.so (whose l_ldnum is 0).
+      bool has_needed_array = cur != 0 && cur != out_.interp_index &&
+                              out_.objects[size_t(cur)].dyn.ldnum > 0;
+      if (has_needed_array) {
+        uint64_t want = out_.objects[size_t(cur)].dyn.ldnum * 8;
+        if (want > scratch_len) {  // scratch_buffer_set_array_size()
+          free_ev(scratch_block);
+          scratch_block = malloc_ev(want, "_dl_map_object_deps (scratch_buffer)");
+          scratch_len = want;
+        }
+      }
       for (const std::string& n : needed) {
         int i = map_lib(cur, n, /*preload=*/false);
         deps.push_back(i);
@@ -374,7 +634,12 @@ class Resolver {
         enqueue(i);
       }
       out_.objects[size_t(cur)].deps = deps;
+      if (has_needed_array && out_.ok)
+        malloc_ev((2 * (needed.size() + 1) + 1) * 8, "_dl_map_object_deps (l_initfini)");
     }
+    free_ev(scratch_block);
+    out_.searchlist = queue;
+    if (out_.ok) malloc_ev((2 * queue.size() + 1) * 8, "_dl_map_object_deps (searchlist)");
     if (pending_interp_) {
       out_.interp_index = int(out_.objects.size());
       add(std::move(*pending_interp_), interp_names());
@@ -430,7 +695,13 @@ class Resolver {
   std::vector<std::string> capstr_;
   std::vector<Loaded> loaded_;
   std::optional<loader::LdCache> cache_;
+  std::unique_ptr<loader::ExecFile> cache_file_;
+  bool cache_mapped_ = false;
   RtldObject* pending_interp_ = nullptr;
+  int next_block_ = 0;
+  bool main_origin_ = false;
+  std::vector<int> rpath_done_;
+  std::set<std::string> all_dirs_;
 };
 
 }  // namespace

@@ -29,6 +29,10 @@ struct RtldConfig {
   std::vector<std::string> glibc_hwcaps = {"x86-64-v4", "x86-64-v3", "x86-64-v2"};
   std::vector<std::string> legacy_hwcap_strings = {"x86_64"};  // HWCAP_IMPORTANT bits set
   uint64_t hwcap_masked = 2;  // GLRO(dl_hwcap) & hwcap_mask: HWCAP_X86_64 (sysdeps/x86/dl-hwcap.h)
+  // Build constants of the Debian 12 glibc 2.36 ld.so, measured with gdb on libc6-dbg
+  // (2.36-9+deb12u14): `p sizeof (struct link_map)` and `p sizeof (struct pthread)`.
+  uint64_t sizeof_link_map = 1192;
+  uint64_t sizeof_pthread = 2368;  // TLS_TCB_SIZE (sysdeps/x86_64/nptl/tls.h)
   std::string ld_so_cache = "/etc/ld.so.cache";
   std::string ld_so_preload = "/etc/ld.so.preload";
 };
@@ -38,6 +42,8 @@ struct RtldRequest {
   std::string interp;     // PT_INTERP as written; "" for none
   std::optional<std::string> ld_library_path, ld_preload;  // from envp
   bool secure = false;    // AT_SECURE: LD_LIBRARY_PATH ignored, LD_PRELOAD restricted
+  bool vdso = true;       // AT_SYSINFO_EHDR present: setup_vdso() makes a link map
+  std::string cwd = "/";  // for relative realnames (_dl_new_object's getcwd origin)
   RtldConfig config;
 };
 
@@ -60,6 +66,19 @@ struct RtldObject {
   std::string error;        // FoundVia::Error: why the load failed
 };
 
+// What ld.so does, in order, that changes the address space: the requests to its minimal
+// malloc (elf/dl-minimal-malloc.c, which maps fresh pages when the current block is full),
+// frees (only the last block is really freed), the first ld.so.cache lookup (which maps the
+// cache) and the mapping of each new object. sim/rtld_start.h replays them.
+struct RtldEvent {
+  enum class Kind { Malloc, Free, MapCache, MapObject };
+  Kind kind = Kind::Malloc;
+  uint64_t size = 0;  // Malloc: bytes; MapCache: the cache file's size
+  int block = -1;     // Malloc: its id; Free: the id freed
+  int object = -1;    // MapObject: index into RtldResult::objects
+  const char* what = "";  // the glibc function that asks
+};
+
 struct RtldResult {
   // Load order: [0] the main program, then objects in the order rtld maps them. The
   // interpreter sits where it is first needed (or last when nothing names it).
@@ -68,6 +87,10 @@ struct RtldResult {
   bool ok = true;          // false: rtld would stop with "error while loading shared libraries"
   std::string error;
   std::vector<std::string> notes;
+  std::vector<RtldEvent> events;
+  std::vector<int> searchlist;  // main_map->l_searchlist: main, preloads, BFS dependencies
+  bool cache_valid = false;     // the cache mapping stays until _dl_unload_cache()
+  loader::FileIdentity cache_id;
 };
 
 // The executable and interpreter are given already opened (exec mapped them).
