@@ -87,11 +87,15 @@ Comparison compare(const sim::ExecResult& r, const live::Capture& c) {
     case sim::ExecError::Kind::Signal: predicted = "killed by " + r.error.name; break;
     case sim::ExecError::Kind::Script: predicted = "script (not modelled)"; break;
     case sim::ExecError::Kind::Io: predicted = "unreadable: " + r.error.message; break;
+    case sim::ExecError::Kind::LdSo: predicted = "exits with status 127 before the entry point"; break;
   }
   switch (c.outcome) {
     case live::Capture::Outcome::Stopped: actual = "runs"; break;
     case live::Capture::Outcome::ExecFailed: actual = "errno " + sim::errno_name(c.exec_errno); break;
     case live::Capture::Outcome::Killed: actual = "killed by " + sig_name(c.signal); break;
+    case live::Capture::Outcome::ExitedBeforeEntry:
+      actual = "exits with status " + std::to_string(c.exit_status) + " before the entry point";
+      break;
   }
   diff("outcome", predicted, actual);
   if (predicted != actual || actual != "runs") {
@@ -100,7 +104,9 @@ Comparison compare(const sim::ExecResult& r, const live::Capture& c) {
   }
 
   diff_lines(lines(render_maps(r)), lines(c.maps), &cmp.diffs);
-  diff("rip", hex(r.rip), hex(c.rip));
+  // At the entry point (--stage start) the thread is at AT_ENTRY; ld.so left rsp as the
+  // kernel set it.
+  diff("rip", hex(r.start && c.at_entry ? r.entry : r.rip), hex(c.rip));
   diff("rsp", hex(r.stack.sp), hex(c.rsp));
   diff("stack end", hex(r.stack.end), hex(c.stack_end));
   const auto& m = r.mm;

@@ -1,6 +1,6 @@
 // Live capture: fork, PTRACE_TRACEME, execve, and read the child's address space, registers,
-// auxv, stat and initial stack at the post-exec SIGTRAP stop, then kill it. Nothing user-level
-// in the child ever runs: it is killed while still stopped at the exec trap.
+// auxv, stat and initial stack at the post-exec SIGTRAP stop (or, with stop_at_entry, at an int3
+// on AT_ENTRY after ld.so has run), then kill it. The program's own code never runs.
 #include "live/capture.h"
 
 #include <elf.h>
@@ -326,6 +326,75 @@ bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
 #endif
 }
 
+// "0x" and lower-case hex digits, for error messages.
+std::string hex(uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), digits[v & 0xf]);
+    v >>= 4;
+  } while (v != 0);
+  return "0x" + out;
+}
+
+// Puts rip back on `rip` (after an int3, the kernel reports the address past it).
+bool set_rip(pid_t pid, uint64_t rip, int* err) {
+#if defined(__x86_64__)
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0 ||
+      (regs.rip = rip, ::ptrace(PTRACE_SETREGS, pid, nullptr, &regs) != 0)) {
+    *err = errno;
+    return false;
+  }
+  return true;
+#else
+  (void)pid;
+  (void)rip;
+  *err = ENOSYS;  // only x86_64 register layouts are supported
+  return false;
+#endif
+}
+
+// One int3 byte patched into the child's text. The aligned word that holds the byte is used for
+// PTRACE_PEEKTEXT/POKETEXT: it never straddles a page, so it is readable whenever the byte is.
+struct Breakpoint {
+  uint64_t addr = 0;  // the patched byte
+  uint8_t orig = 0;   // what was there before
+};
+
+uint64_t word_of(uint64_t addr) { return addr & ~uint64_t{7}; }
+unsigned shift_of(uint64_t addr) { return static_cast<unsigned>(addr & 7) * 8; }
+
+bool peek_word(pid_t pid, uint64_t addr, uint64_t* out, int* err) {
+  errno = 0;  // PTRACE_PEEKTEXT returns the word itself, so -1 is only an error with errno set
+  long word = ::ptrace(PTRACE_PEEKTEXT, pid, reinterpret_cast<void*>(addr), nullptr);
+  if (word == -1 && errno != 0) {
+    *err = errno;
+    return false;
+  }
+  *out = static_cast<uint64_t>(word);
+  return true;
+}
+
+bool poke_word(pid_t pid, uint64_t addr, uint64_t word, int* err) {
+  if (::ptrace(PTRACE_POKETEXT, pid, reinterpret_cast<void*>(addr),
+               reinterpret_cast<void*>(word)) != 0) {
+    *err = errno;
+    return false;
+  }
+  return true;
+}
+
+// Replaces the byte at `addr` with `byte`, keeping the other seven of its word as they are now.
+bool poke_byte(pid_t pid, uint64_t addr, uint8_t byte, uint8_t* old, int* err) {
+  uint64_t word = 0;
+  if (!peek_word(pid, word_of(addr), &word, err)) return false;
+  const unsigned shift = shift_of(addr);
+  if (old) *old = static_cast<uint8_t>(word >> shift);
+  word = (word & ~(uint64_t{0xff} << shift)) | (uint64_t{byte} << shift);
+  return poke_word(pid, word_of(addr), word, err);
+}
+
 // The child between fork() and execve(). Only async-signal-safe calls: the parent may be
 // multi-threaded (sanitizer runtimes are), so no allocation or locking here.
 [[noreturn]] void run_child(const CaptureRequest& req, char* const* argv, char* const* envp,
@@ -472,6 +541,109 @@ bool read_stopped_child(pid_t pid, Capture* cap, std::string* error) {
   return true;
 }
 
+// stop_at_entry: runs the child from the exec trap to an int3 on AT_ENTRY, so that ld.so (when
+// there is one) has mapped and relocated every library, then undoes the int3 and rewinds rip.
+// Returns false with *error when the capture fails. Otherwise cap->outcome is Stopped (the
+// child sits at the entry point; read it next), ExitedBeforeEntry or Killed (child reaped).
+bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_point deadline,
+                  Capture* cap, std::string* error) {
+  const pid_t pid = child->pid();
+  const std::string proc = "/proc/" + std::to_string(pid);
+  int err = 0;
+  std::string raw;
+  std::vector<std::pair<uint64_t, uint64_t>> auxv;
+  if (!read_file(proc + "/auxv", &raw, &err)) {
+    set_error(error, "reading " + proc + "/auxv: " + errno_text(err));
+    return false;
+  }
+  if (!parse_auxv(raw, &auxv)) {
+    set_error(error, proc + "/auxv has no AT_NULL terminator");
+    return false;
+  }
+  // AT_ENTRY is the executable's own entry (create_elf_tables() stores e_entry plus load bias),
+  // where ld.so's _dl_start_user jumps once every object is mapped and relocated.
+  std::optional<uint64_t> entry;
+  for (const auto& a : auxv)
+    if (a.first == AT_ENTRY) entry = a.second;
+  if (!entry) {
+    set_error(error, proc + "/auxv has no AT_ENTRY");
+    return false;
+  }
+  Breakpoint bp;
+  bp.addr = *entry;
+  if (!poke_byte(pid, bp.addr, /*byte=*/0xcc, &bp.orig, &err)) {
+    set_error(error, "planting the int3 at the entry point " + hex(bp.addr) + ": " +
+                         errno_text(err));
+    return false;
+  }
+
+  int sig = 0;  // the signal to deliver on the next PTRACE_CONT; 0 suppresses the exec SIGTRAP
+  for (;;) {
+    if (::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig))) != 0) {
+      set_error(error, "ptrace(PTRACE_CONT) towards the entry point: " + errno_text(errno));
+      return false;
+    }
+    int status = 0;
+    WaitResult w = wait_until(pid, deadline, &status, &err);
+    if (w == WaitResult::Timeout) {
+      set_error(error, "timed out after " + std::to_string(req.timeout_ms) + " ms waiting for " +
+                           req.path + " to reach its entry point " + hex(bp.addr));
+      return false;
+    }
+    if (w == WaitResult::Failed) {
+      set_error(error, "waitpid: " + errno_text(err));
+      return false;
+    }
+    if (WIFEXITED(status)) {  // e.g. ld.so: "error while loading shared libraries", status 127
+      child->mark_reaped();
+      cap->outcome = Capture::Outcome::ExitedBeforeEntry;
+      cap->exit_status = WEXITSTATUS(status);
+      return true;
+    }
+    if (WIFSIGNALED(status)) {
+      child->mark_reaped();
+      cap->outcome = Capture::Outcome::Killed;
+      cap->signal = WTERMSIG(status);
+      return true;
+    }
+    if (!WIFSTOPPED(status)) {
+      set_error(error, "unexpected wait status " + std::to_string(status));
+      return false;
+    }
+    sig = WSTOPSIG(status);
+    if (sig == SIGTRAP) {
+      uint64_t rip = 0, rsp = 0;
+      if (!read_registers(pid, &rip, &rsp, &err)) {
+        set_error(error, "reading registers: " + errno_text(err));
+        return false;
+      }
+      if (rip == bp.addr + 1) {  // the int3 at the entry point: the only trap we planted
+        if (!poke_byte(pid, bp.addr, bp.orig, nullptr, &err)) {
+          set_error(error, "removing the int3 at the entry point " + hex(bp.addr) + ": " +
+                               errno_text(err));
+          return false;
+        }
+        if (!set_rip(pid, bp.addr, &err)) {
+          set_error(error, "rewinding rip to the entry point: " + errno_text(err));
+          return false;
+        }
+        cap->outcome = Capture::Outcome::Stopped;
+        return true;
+      }
+    }
+    // Any other signal belongs to the child: deliver it, as it would have been without us. A
+    // group-stop (PTRACE_GETSIGINFO fails with EINVAL, ptrace(2)) has nothing to deliver.
+    siginfo_t si{};
+    if (::ptrace(PTRACE_GETSIGINFO, pid, nullptr, &si) != 0) {
+      if (errno != EINVAL) {
+        set_error(error, "ptrace(PTRACE_GETSIGINFO): " + errno_text(errno));
+        return false;
+      }
+      sig = 0;
+    }
+  }
+}
+
 std::optional<Capture> capture_impl(const CaptureRequest& req, std::string* error) {
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(req.timeout_ms);
 
@@ -616,7 +788,19 @@ std::optional<Capture> capture_impl(const CaptureRequest& req, std::string* erro
     return cap;
   }
 
+  // If we exit now, the kernel must SIGKILL the tracee rather than detach it and let it run for
+  // real (PR_SET_PDEATHSIG follows only the thread that forked, not the tracer process).
+  if (::ptrace(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_EXITKILL)) != 0) {
+    set_error(error, "ptrace(PTRACE_SETOPTIONS, PTRACE_O_EXITKILL): " + errno_text(errno));
+    return std::nullopt;
+  }
+
   cap.outcome = Capture::Outcome::Stopped;
+  if (req.stop_at_entry) {
+    if (!run_to_entry(req, &child, deadline, &cap, error)) return std::nullopt;
+    if (cap.outcome != Capture::Outcome::Stopped) return cap;
+    cap.at_entry = true;
+  }
   if (!read_stopped_child(pid, &cap, error)) return std::nullopt;
   return cap;
 }

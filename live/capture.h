@@ -1,4 +1,5 @@
-// Live ground truth: run a program under ptrace and read its address space at the exec trap.
+// Live ground truth: run a program under ptrace and read its address space at the exec trap, or
+// (stop_at_entry) at its own entry point once ld.so has mapped every library.
 // This is the only module that touches ptrace and /proc/PID; sim/ never includes it.
 #pragma once
 
@@ -17,6 +18,9 @@ struct CaptureRequest {
   bool disable_aslr = true;       // personality(ADDR_NO_RANDOMIZE) in the child
   std::optional<uint64_t> stack_limit;  // RLIMIT_STACK soft limit for the child; nullopt = inherit
   unsigned timeout_ms = 10000;    // wall-clock bound on waiting for the child
+  // Let ld.so run and capture at AT_ENTRY (an int3 planted there) instead of at the exec trap.
+  // Without an interpreter the entry is the first instruction, so nothing else runs.
+  bool stop_at_entry = false;
 };
 
 // /proc/PID/stat fields 26-28 and 45-51 (proc(5)).
@@ -27,10 +31,14 @@ struct StatMm {
 };
 
 struct Capture {
-  enum class Outcome { Stopped, ExecFailed, Killed };
+  // ExitedBeforeEntry (stop_at_entry only): the program exited before reaching its entry
+  // point, typically ld.so's "error while loading shared libraries" and exit status 127.
+  enum class Outcome { Stopped, ExecFailed, Killed, ExitedBeforeEntry };
   Outcome outcome = Outcome::Stopped;
-  int exec_errno = 0;  // Outcome::ExecFailed: the errno execve() returned in the child
-  int signal = 0;      // Outcome::Killed: the signal that killed the child
+  int exec_errno = 0;   // Outcome::ExecFailed: the errno execve() returned in the child
+  int signal = 0;       // Outcome::Killed: the signal that killed the child
+  int exit_status = 0;  // Outcome::ExitedBeforeEntry: the child's exit code
+  bool at_entry = false;  // Outcome::Stopped: taken at the AT_ENTRY breakpoint, not the exec trap
   std::string maps;    // /proc/PID/maps, byte for byte
   uint64_t rip = 0, rsp = 0;
   uint64_t stack_end = 0;             // end of the VMA that holds rsp
@@ -39,9 +47,10 @@ struct Capture {
   std::vector<std::pair<uint64_t, uint64_t>> auxv;  // /proc/PID/auxv, AT_NULL excluded
 };
 
-// Fork, apply the request in the child, PTRACE_TRACEME, execve, and stop at the exec trap.
-// The child is always killed and reaped before returning. Returns nullopt and sets *error when
-// the capture itself fails (fork/ptrace unavailable, timeout, unreadable /proc).
+// Fork, apply the request in the child, PTRACE_TRACEME, execve, and stop at the exec trap (or,
+// with stop_at_entry, at AT_ENTRY: the snapshot then has rip == AT_ENTRY and the original code
+// byte restored). The child is always killed and reaped before returning. Returns nullopt and
+// sets *error when the capture itself fails (fork/ptrace unavailable, timeout, unreadable /proc).
 std::optional<Capture> capture_at_exec(const CaptureRequest& req, std::string* error);
 
 // True when this process may ptrace a child (checked by a real trial, cached).

@@ -15,7 +15,8 @@ bool read_exact(const ExecFile& f, uint64_t off, uint64_t len, std::vector<uint8
   return len == 0 || f.read_at(off, out->data(), len) == int64_t(len);
 }
 
-// The file offset that holds virtual address v, via the PT_LOAD that maps it from the file.
+}  // namespace
+
 bool vaddr_to_offset(const std::vector<elf::Phdr>& phdrs, uint64_t v, uint64_t* off) {
   for (const elf::Phdr& p : phdrs) {
     if (p.p_type != elf::PT_LOAD) continue;
@@ -25,6 +26,8 @@ bool vaddr_to_offset(const std::vector<elf::Phdr>& phdrs, uint64_t v, uint64_t* 
   }
   return false;
 }
+
+namespace {
 
 // A NUL-terminated string at strtab + idx, bounded by DT_STRSZ, the file and kMaxDynString.
 bool read_string(const ExecFile& f, uint64_t strtab_off, uint64_t strsz, uint64_t idx,
@@ -186,12 +189,21 @@ DynInfo read_dyn_info(const ExecFile& f) {
       case DT_FLAGS: if (val & DF_TEXTREL) d.textrel = true; break;
       case DT_VERNEED: verneed = val; break;
       case DT_VERDEF: verdef = val; break;
+      case 6: d.symtab = val; break;             // DT_SYMTAB
+      case 4: d.hash = val; break;               // DT_HASH
+      case 0x6ffffef5: d.gnu_hash = val; break;  // DT_GNU_HASH
+      case 7: d.rela = val; break;               // DT_RELA
+      case 8: d.relasz = val; break;             // DT_RELASZ
+      case 23: d.jmprel = val; break;            // DT_JMPREL
+      case 2: d.pltrelsz = val; break;           // DT_PLTRELSZ
       default: break;
     }
   }
   d.has_init_array = init_array && init_arraysz >= 8;
   d.has_preinit_array = preinit_array && preinit_arraysz >= 8;
   d.has_strtab = have_strtab;
+  d.strtab = strtab;
+  d.strsz = strsz;
   d.version_ndx_high = version_ndx_high(f, d.phdrs, verneed, verdef);
   uint64_t strtab_off = 0;
   if (!have_strtab || !vaddr_to_offset(d.phdrs, strtab, &strtab_off)) {

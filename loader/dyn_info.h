@@ -46,7 +46,13 @@ struct DynInfo {
   // _dl_check_map_versions(): the highest version index in DT_VERNEED (vna_other) and
   // DT_VERDEF (vd_ndx), 0 when there is none; nullopt when the tables cannot be read.
   std::optional<uint32_t> version_ndx_high = 0;
+  // Raw tables for loader/dyn_symbols.h (virtual addresses; 0 when absent).
+  uint64_t strtab = 0, strsz = 0, symtab = 0, hash = 0, gnu_hash = 0;
+  uint64_t rela = 0, relasz = 0, jmprel = 0, pltrelsz = 0;
 };
+
+// The file offset that holds virtual address v (via the PT_LOAD that maps it from the file).
+bool vaddr_to_offset(const std::vector<elf::Phdr>& phdrs, uint64_t v, uint64_t* off);
 
 // Reads and checks one object as rtld's open_verify() and _dl_map_object_from_fd() do.
 DynInfo read_dyn_info(const ExecFile& f);

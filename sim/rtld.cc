@@ -503,6 +503,7 @@ class Resolver {
     o.id = id;
     o.via = via;
     o.search_dir = dir;
+    o.syms = loader::read_symbol_facts(*f, d);
     fill(o, std::move(d));
     new_object_ev(name, realname);
     int idx = add(std::move(o), {name});
@@ -546,7 +547,9 @@ class Resolver {
     RtldObject m;
     m.via = FoundVia::Main;
     m.id = exe.identity();
-    fill(m, loader::read_dyn_info(exe));
+    loader::DynInfo md = loader::read_dyn_info(exe);
+    m.syms = loader::read_symbol_facts(exe, md);
+    fill(m, std::move(md));
     add(std::move(m), {""});
     int interp_slot = -1;
     RtldObject rt;

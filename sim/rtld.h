@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "loader/dyn_info.h"
+#include "loader/dyn_symbols.h"
 #include "loader/ld_cache.h"
 #include "loader/lib_files.h"
 
@@ -63,6 +64,7 @@ struct RtldObject {
   std::optional<std::string> soname, rpath, runpath;
   bool has_init = false, has_init_array = false, has_preinit_array = false;
   loader::DynInfo dyn;      // headers and dynamic info, for mapping
+  loader::SymbolFacts syms; // STB_GNU_UNIQUE definitions and relocation references
   std::string error;        // FoundVia::Error: why the load failed
 };
 

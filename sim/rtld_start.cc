@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
+#include "loader/dyn_symbols.h"
 #include "loader/elf_defs.h"
 #include "sim/vm.h"
 
@@ -90,6 +92,7 @@ class Replay {
           break;
         }
         case RtldEvent::Kind::Free:
+          if (debug_) std::fprintf(stderr, "F\n");
           if (size_t(e.block) < blocks_.size()) minimal_free(blocks_[size_t(e.block)]);
           break;
         case RtldEvent::Kind::MapCache: map_cache(e.size); break;
@@ -151,6 +154,8 @@ class Replay {
   // __minimal_malloc(): align, and when the block is full (or exactly full) map n rounded
   // up plus one page; a mapping right at the old end continues the block.
   uint64_t minimal_malloc(uint64_t n, const char* what) {
+    if (debug_) std::fprintf(stderr, "M %llu %s ptr=%llx end=%llx\n", (unsigned long long)n, what,
+                             (unsigned long long)alloc_ptr_, (unsigned long long)alloc_end_);
     alloc_ptr_ = align_up(alloc_ptr_, kMallocAlignment);
     if (alloc_ptr_ + n >= alloc_end_ || n >= -alloc_ptr_) {
       uint64_t nup = align_up(n, page_) + page_;
@@ -409,8 +414,45 @@ class Replay {
 
   // _dl_relocate_object() for every object but ld.so, last dependency first; then
   // _dl_find_object_init() and ld.so's own re-relocation.
+  // do_lookup_unique(): every STB_GNU_UNIQUE symbol a relocation resolves to is entered in
+  // one table (31 entries of 32 bytes, regrown to the next prime when 3/4 full).
+  void unique_symbol_table() {
+    std::vector<std::string> names;
+    for (int i : libs_.searchlist)
+      for (const std::string& u : libs_.objects[size_t(i)].syms.unique_defined) names.push_back(u);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    uint64_t n = 0;
+    for (const std::string& u : names) {
+      uint64_t h = loader::symbol_name_hash(u);
+      bool referenced = false;
+      for (int i : libs_.searchlist) referenced |= libs_.objects[size_t(i)].syms.referenced.count(h) > 0;
+      if (!referenced) continue;
+      // The definition the scope finds first decides.
+      for (int i : libs_.searchlist) {
+        const loader::SymbolFacts& s = libs_.objects[size_t(i)].syms;
+        if (!s.defined.count(h)) continue;
+        if (std::find(s.unique_defined.begin(), s.unique_defined.end(), u) != s.unique_defined.end()) ++n;
+        break;
+      }
+    }
+    for (int i : libs_.searchlist)
+      if (!libs_.objects[size_t(i)].syms.ok && i != libs_.interp_index)
+        out_.notes.push_back("dynamic symbols of " + name_of(i) + " could not be read: unique "
+                             "symbols may be missed");
+    static const uint64_t kPrimes[] = {31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381,
+                                       32749, 65521, 131071, 262139, 524287, 1048573};
+    size_t p = 0;
+    for (uint64_t k = 0; k < n; ++k) {
+      if (k == 0) minimal_malloc(kPrimes[0] * 32, "do_lookup_unique");
+      else if (kPrimes[p] * 3 <= k * 4 && p + 1 < sizeof kPrimes / sizeof kPrimes[0])
+        minimal_malloc(kPrimes[++p] * 32, "do_lookup_unique (grow)");
+    }
+  }
+
   void relocate() {
     std::vector<std::string> changes;
+    unique_symbol_table();
     int ii = libs_.interp_index;
     bool rtld_in_list = false;
     for (size_t k = libs_.searchlist.size(); k-- > 0;) {
@@ -494,6 +536,7 @@ class Replay {
   uint64_t alloc_ptr_ = 0, alloc_end_ = 0, last_block_ = ~uint64_t(0);
   uint64_t cache_addr_ = 0, cache_size_ = 0;
   StartResult out_;
+  bool debug_ = std::getenv("EXECMAP_DEBUG_RTLD") != nullptr;
 
  public:
   void set_vdso(bool v) { vdso_ = v; }
