@@ -38,6 +38,15 @@ std::map<std::string, uint64_t> observed_regions(const live::Capture& c,
   std::map<std::string, std::string> role_path;  // "exe" -> canonical path as maps prints it
   for (const auto& o : b.objects)
     if (o.file >= 0 && size_t(o.file) < b.files.size()) role_path[o.role] = b.files[o.file].path;
+  // --stage start: each library's lowest mapping, by its path (ld.so excluded: "interp").
+  if (b.start)
+    for (size_t i = 1; i < b.start->objects.size(); ++i) {
+      const sim::StartInfo::Object& o = b.start->objects[i];
+      if (b.interp_base && o.base == *b.interp_base) continue;
+      for (const auto& kv : b.mm_vmas.vmas())
+        if (kv.first == o.start && kv.second.file >= 0 && size_t(kv.second.file) < b.files.size())
+          role_path["lib " + o.name] = b.files[size_t(kv.second.file)].path;
+    }
   std::istringstream in(c.maps);
   std::string line;
   while (std::getline(in, line)) {
@@ -73,6 +82,7 @@ bool run_sample(const sim::ExecRequest& req, const sim::EntropyResult& model, un
     return false;
   }
   live::CaptureRequest creq = capture_request_for(req, /*disable_aslr=*/false, timeout_ms);
+  creq.stop_at_entry = model.base.start.has_value();
   out->runs = n;
   out->regions.clear();
   for (const auto& r : model.regions) {

@@ -56,6 +56,13 @@ int run_layout(const LayoutOptions& o) {
                                   /*color=*/isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
     else
       std::cout << render_table(r, sections);
+    if (r.start) {
+      std::cout << "stage start: at AT_ENTRY " << hex(r.entry) << ", after ld.so; thread pointer "
+                << hex(r.start->tcb) << "\n";
+      for (const auto& o : r.start->objects)
+        if (!o.name.empty()) std::cout << "  " << hex(o.base) << "  " << o.name << " (" << o.path << ")\n";
+      for (const std::string& n : r.start->notes) std::cout << "note: " << n << "\n";
+    }
   }
   return kExitOk;
 }

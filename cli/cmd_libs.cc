@@ -135,9 +135,12 @@ bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r) {
   }
   for (const sim::StartObject& p : st.placed) {
     const sim::RtldObject& o = res.objects[size_t(p.object)];
+    uint64_t align = 0;
+    for (const elf::Phdr& ph : p.object == 0 ? r->objects[0].phdrs : o.dyn.phdrs)
+      if (ph.p_type == elf::PT_LOAD) align = std::max(align, ph.p_align);
     info.objects.push_back({p.object == 0 ? "" : o.libname,
                             p.object == 0 ? r->objects[0].id.path : o.l_name, p.l_addr,
-                            p.map_start, p.map_end});
+                            p.map_start, p.map_end, align});
   }
   if (res.interp_index >= 0) {
     // ld.so itself, mapped by the kernel.
@@ -149,7 +152,7 @@ bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r) {
         hi = std::max(hi, ph.p_vaddr + ph.p_memsz);
       }
     info.objects.push_back({o.libname, o.l_name, *r->interp_base, *r->interp_base + lo,
-                            *r->interp_base + hi});
+                            *r->interp_base + hi, 0});
   }
   info.heap_may_appear = st.heap_may_appear;
   info.tcb = st.tcb;

@@ -34,7 +34,6 @@ bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
   req->record_steps = record;
   loader::HostFileSystem fs;
   *r = sim::simulate_exec(*req, fs);
-  if (r->ok() && eo.stage == "start") apply_start_stage(*req, r);
   int f = report_failure(*r, eo.format);
   if (f >= 0) {
     *rc = f;

@@ -46,7 +46,6 @@ int run_verify(const VerifyOptions& o) {
   loader::HostFileSystem fs;
   sim::ExecResult r = sim::simulate_exec(req, fs);
   bool at_start = o.exec.stage == "start";
-  if (r.ok() && at_start) apply_start_stage(req, &r);
   if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);
 
   std::string why;

@@ -1,6 +1,8 @@
 // Command-line to ExecRequest: the environment as a shell would pass it, argv, the profile.
 #include "cli/options.h"
 
+#include "cli/commands.h"
+
 #include <cstdio>
 #include <fstream>
 
@@ -201,6 +203,16 @@ bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err
   // PF_RANDOMIZE is set only when kernel.randomize_va_space is not 0.
   req->randomize = o.aslr == "on" && req->profile.randomize_va_space != 0;
   req->seed = o.seed;
+  if (o.stage == "start") {
+    // The exec's own fields are all the start stage needs (envp, filename, record flag).
+    sim::ExecRequest copy = *req;
+    copy.after_exec = nullptr;
+    req->after_exec = [copy](sim::ExecResult& r) {
+      sim::ExecRequest q = copy;
+      q.record_steps = !r.steps.empty();
+      apply_start_stage(q, &r);
+    };
+  }
   return true;
 }
 

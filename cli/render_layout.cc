@@ -114,6 +114,19 @@ Role role_of(const sim::ExecResult& r, const sim::Vma& v) {
       }
     }
   }
+  // --stage start: libraries ld.so mapped (their file mappings, and anonymous bss pages
+  // inside their span).
+  if (r.start)
+    for (const auto& o : r.start->objects) {
+      if (v.start < o.start || v.start >= ((o.end + 4095) & ~uint64_t(4095))) continue;
+      if (v.kind == sim::Vma::Kind::File) {
+        if (v.prot & sim::PROT_X) return {-1, "lib text"};
+        if (v.prot & sim::PROT_W) return {-1, "lib data"};
+        if (v.prot & sim::PROT_R) return {-1, "lib rodata"};
+        return {-1, "lib reserved"};
+      }
+      return {-1, "lib bss"};
+    }
   return {-1, "anon"};
 }
 
@@ -161,6 +174,10 @@ std::string render_table(const sim::ExecResult& r,
         what = "";
       }
       if (!secs.empty()) what += (what.empty() ? "" : ": ") + secs;
+    }
+    if (role.object < 0 && role.role.compare(0, 4, "lib ") == 0 && v.kind == sim::Vma::Kind::File) {
+      size_t slash = what.rfind('/');
+      what = what.substr(slash == std::string::npos ? 0 : slash + 1);
     }
     row(v.start, v.end, perms_of(v), role.role, what);
   }
@@ -258,6 +275,17 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
   j["sp"] = hex(r.stack.sp);
   j["exec_stack"] = r.exec_stack;
   j["profile"] = profile_json(r.profile);
+  j["stage"] = r.start ? "start" : "exec";
+  if (r.start) {
+    nlohmann::json objs = nlohmann::json::array();
+    for (const auto& o : r.start->objects)
+      objs.push_back({{"name", o.name}, {"path", o.path}, {"base", hex(o.base)},
+                      {"start", hex(o.start)}, {"end", hex(o.end)}});
+    j["objects"] = objs;
+    j["heap_may_appear"] = r.start->heap_may_appear;
+    j["thread_pointer"] = hex(r.start->tcb);
+    j["notes"] = r.start->notes;
+  }
   return j;
 }
 

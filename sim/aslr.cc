@@ -65,6 +65,12 @@ std::vector<RegionValue> region_values(const ExecResult& r) {
       out.push_back({"vdso", start});
       break;
     }
+  if (r.start)
+    for (size_t i = 1; i < r.start->objects.size(); ++i) {
+      const StartInfo::Object& o = r.start->objects[i];
+      if (r.interp_base && o.base == *r.interp_base) continue;  // ld.so: "interp" above
+      out.push_back({"lib " + o.name, o.start});
+    }
   out.push_back({"stack", r.stack.end});
   out.push_back({"sp", r.stack.sp});
   out.push_back({"brk", r.mm.start_brk});
@@ -158,6 +164,13 @@ class Model {
           top_down_period = std::max(top_down_period, req_.profile.pmd_size);
       }
     }
+    // Libraries ld.so maps top-down (--stage start): their alignment, or THP's for a big one.
+    if (out_.base.start)
+      for (const StartInfo::Object& o : out_.base.start->objects) {
+        if (o.align > page) top_down_period = std::max(top_down_period, o.align);
+        if (req_.profile.file_thp_align && o.end - o.start >= req_.profile.pmd_size)
+          top_down_period = std::max(top_down_period, req_.profile.pmd_size);
+      }
 
     for (size_t i = 0; i < kDrawCount; ++i) {
       if (!ranges_[i] || *ranges_[i] <= 1) continue;

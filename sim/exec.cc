@@ -835,6 +835,7 @@ ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs) {
   ExecResult r;
   ExecSim sim(req, fs, r);
   sim.run();
+  if (r.ok() && req.after_exec) req.after_exec(r);
   return r;
 }
 

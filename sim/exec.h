@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,7 @@ struct StartInfo {
     std::string name;  // the DT_NEEDED name it was loaded by ("" for the program)
     std::string path;  // l_name
     uint64_t base = 0, start = 0, end = 0;  // l_addr and the mapped span
+    uint64_t align = 0;                     // the largest PT_LOAD p_align
   };
   std::vector<Object> objects;  // load order
   bool heap_may_appear = false;
@@ -105,6 +107,9 @@ struct ExecRequest {
   // Where the random draws come from (not owned); nullptr: SeededRandom(seed) (sim/aslr.h).
   RandomSource* random = nullptr;
   bool record_steps = false;
+  // Runs on a successful result before simulate_exec() returns: --stage start adds ld.so's
+  // work here, so every view and the entropy model see the same stage.
+  std::function<void(struct ExecResult&)> after_exec;
 };
 
 struct ExecResult {

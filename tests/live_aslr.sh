@@ -27,9 +27,14 @@ min_spread=50
 fail=0
 printf '%-19s %-9s %-15s %-15s %6s | %-15s %-15s %8s %7s %s\n' PROGRAM REGION "MODEL MIN" \
   "MODEL MAX" BITS "OBSERVED MIN" "OBSERVED MAX" DISTINCT SPREAD CHECK
-for p in pie nopie static static-pie align2m-pie align2m-static-pie; do
+# NAME:start runs the program with --stage start: the sample stops at AT_ENTRY and the
+# libraries ld.so mapped are regions of the model too.
+for spec in pie nopie static static-pie align2m-pie align2m-static-pie pie:start nopie:start; do
+  p=${spec%%:*}
+  stage=exec
+  [ "$spec" != "$p" ] && stage=${spec#*:}
   [ -x "./$p" ] || { echo "FAIL $p: not in the corpus"; fail=$((fail + 1)); continue; }
-  json=$("$execmap" entropy --format json --sample "$n" -i --env A=1 "./$p" 2>&1)
+  json=$("$execmap" entropy --format json --stage "$stage" --sample "$n" -i --env A=1 "./$p" 2>&1)
   rc=$?
   if [ $rc -ne 0 ] && [ $rc -ne 4 ]; then
     echo "FAIL $p: execmap entropy exited $rc: $json"
