@@ -56,6 +56,7 @@ int run_layout(const LayoutOptions& o) {
                                   /*color=*/isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
     else
       std::cout << render_table(r, sections);
+    if (!r.aslr_forced.empty()) std::cout << "note: " << r.aslr_forced << "\n";
     if (r.start) {
       std::cout << "stage start: at AT_ENTRY " << hex(r.entry) << ", after ld.so; thread pointer "
                 << hex(r.start->tcb) << "\n";

@@ -81,11 +81,14 @@ int run_verify(const VerifyOptions& o) {
   if (o.exec.format == "json") {
     nlohmann::json j = comparison_json(cmp);
     j["stage"] = o.exec.stage;
+    if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
     j["exact_except_heap"] = cmp.exact || heap_only;
     j["predicted"] = r.ok() ? layout_json(r) : error_json(r.error);
     std::cout << dump_json(j) << "\n";
   } else {
     std::cout << render_comparison(cmp, r, *cap);
+    if (!cmp.exact && !r.aslr_forced.empty())
+      std::cout << "not comparable exactly: " << r.aslr_forced << "\n";
     if (heap_only)
       std::cout << "exact except [heap]: initializers allocated before the entry point"
                 << (r.start->heap_may_appear ? " (the prediction said they may)" : "") << "\n";

@@ -125,6 +125,7 @@ bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string*
   else if (k == "gid") h.gid = n;
   else if (k == "egid") h.egid = n;
   else if (k == "secure") h.secure = n;
+  else if (k == "no_new_privs") h.no_new_privs = n;
   else if (k == "stack_rlimit") h.stack_rlimit = n;
   else if (k == "mmap_min_addr") p.mmap_min_addr = n;
   else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) p.mmap_rnd_bits = n;

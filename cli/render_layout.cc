@@ -276,6 +276,7 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
   j["exec_stack"] = r.exec_stack;
   j["profile"] = profile_json(r.profile);
   j["stage"] = r.start ? "start" : "exec";
+  if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
   if (r.start) {
     nlohmann::json objs = nlohmann::json::array();
     for (const auto& o : r.start->objects)

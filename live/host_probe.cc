@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
+#include <string>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -61,6 +63,10 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
         default: break;
       }
     }
+    // NoNewPrivs of /proc/self/status: exec then ignores set-ID bits.
+    std::ifstream st("/proc/self/status");
+    for (std::string l; std::getline(st, l);)
+      if (l.compare(0, 11, "NoNewPrivs:") == 0) h.no_new_privs = std::strtoull(l.c_str() + 11, nullptr, 10);
     // AT_EXECFD only appears for binfmt_misc; it is not part of a normal exec.
     std::vector<uint64_t> filtered;
     for (uint64_t t : order)

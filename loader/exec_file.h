@@ -13,6 +13,8 @@ struct FileIdentity {
   uint32_t dev_major = 0, dev_minor = 0;
   uint64_t inode = 0;
   std::string path;  // canonical absolute path, as d_path() prints it in /proc/PID/maps
+  uint32_t mode = 0;          // st_mode: the set-user/group-ID bits matter to exec
+  bool nosuid_mount = false;  // on a nosuid mount (mnt_may_suid() is false)
 };
 
 class ExecFile {

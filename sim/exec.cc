@@ -115,6 +115,19 @@ class ExecSim {
       return fail_errno(o.err, o.check.empty() ? "do_open_execat" : o.check,
                         req_.filename + ": " + o.why);
     file_ = std::move(o.file);
+    // bprm_creds_from_file(): a set-user-ID file, or a set-group-ID one with group execute,
+    // on a mount that allows it, sets per_clear = PER_CLEAR_ON_SETID, and begin_new_exec()
+    // clears those personality bits, ADDR_NO_RANDOMIZE among them: setarch -R has no effect.
+    const loader::FileIdentity& fid = file_->identity();
+    bool setid = (fid.mode & 04000) || (fid.mode & 02010) == 02010;
+    if (setid && !fid.nosuid_mount && !P_.host.no_new_privs && !randomize_ &&
+        P_.randomize_va_space != 0) {
+      randomize_ = true;
+      r_.aslr_forced = std::string(fid.mode & 04000 ? "set-user-ID" : "set-group-ID") +
+                       " program: the kernel clears ADDR_NO_RANDOMIZE (PER_CLEAR_ON_SETID), so "
+                       "the layout is randomized even with ASLR off; this is the draw of seed " +
+                       std::to_string(req_.seed);
+    }
     record("bprm_execve", "do_open_execat",
            {"opened " + file_->identity().path + " (" + std::to_string(file_->size()) + " bytes)"});
     return true;
@@ -345,11 +358,11 @@ class ExecSim {
   // arch_rnd(mmap64_rnd_bits): drawn once for mmap_base and again, independently, for the
   // PIE load bias (arch_mmap_rnd() in load_elf_binary).
   uint64_t arch_mmap_rnd(Draw d) {
-    if (!req_.randomize) return 0;
+    if (!randomize_) return 0;
     return rnd_->draw(d, 1ull << P_.mmap_rnd_bits) * page_;
   }
   uint64_t stack_maxrandom_size() const {
-    return req_.randomize ? P_.stack_rnd_range - page_ : 0;
+    return randomize_ ? P_.stack_rnd_range - page_ : 0;
   }
   void setup_new_exec() {
     uint64_t rnd = arch_mmap_rnd(Draw::MmapBase);
@@ -370,7 +383,7 @@ class ExecSim {
   // ---- setup_arg_pages (mm/vma_exec.c in 6.16+, fs/exec.c before) -------------------------
   bool setup_arg_pages() {
     uint64_t stack_top = P_.stack_top;
-    if (req_.randomize) {
+    if (randomize_) {
       // randomize_stack_top(): up to STACK_RND_MASK pages below STACK_TOP.
       uint64_t rv = rnd_->draw(Draw::StackTop, P_.stack_rnd_range / page_) * page_;
       stack_top = page_align(stack_top, page_) - rv;
@@ -716,7 +729,7 @@ class ExecSim {
     in.filename = req_.filename;
     in.execfn = exec_p_;
     in.platform = P_.host.platform;
-    in.align_random = req_.randomize ? rnd_->draw(Draw::TablesAlign, P_.stack_sub_page_rnd) : 0;
+    in.align_random = randomize_ ? rnd_->draw(Draw::TablesAlign, P_.stack_sub_page_rnd) : 0;
     rnd_->fill_bytes(in.random_bytes, sizeof in.random_bytes);
     // The auxv in the profile's order; AT_RANDOM and AT_PLATFORM are filled by the builder.
     for (uint64_t type : P_.auxv_order) {
@@ -782,7 +795,7 @@ class ExecSim {
     }
     r_.mm.start_brk = r_.mm.brk = page_align(elf_brk, page_);
     // "(current->flags & PF_RANDOMIZE) && (snapshot_randomize_va_space > 1)"
-    if (req_.randomize && P_.randomize_va_space > 1) {
+    if (randomize_ && P_.randomize_va_space > 1) {
       if (!brk_moved) r_.mm.start_brk = r_.mm.brk = r_.mm.brk + page_;
       // arch_randomize_brk() -> randomize_page(mm->brk, SZ_1G)
       uint64_t start = r_.mm.brk, range = P_.brk_rnd_range;
@@ -805,6 +818,7 @@ class ExecSim {
   }
 
   const ExecRequest& req_;
+  bool randomize_ = req_.randomize;  // PF_RANDOMIZE; a set-ID program forces it on
   const loader::FileSystem& fs_;
   const KernelProfile& P_;
   ExecResult& r_;

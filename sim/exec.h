@@ -129,6 +129,7 @@ struct ExecResult {
   StackResult stack;
   std::vector<Step> steps;
   std::optional<StartInfo> start;  // set by --stage start
+  std::string aslr_forced;         // why the kernel randomizes although ASLR was asked off
 };
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);

@@ -31,6 +31,7 @@ struct HostValues {
   uint64_t rseq_align = 32;        // __alignof__(struct rseq)
   uint64_t uid = 0, euid = 0, gid = 0, egid = 0;
   uint64_t secure = 0;             // bprm->secureexec
+  uint64_t no_new_privs = 0;       // PR_SET_NO_NEW_PRIVS of the caller: set-ID bits then ignored
   uint64_t stack_rlimit = 8ull << 20;  // RLIMIT_STACK rlim_cur (bprm->rlim_stack)
   uint64_t data_rlimit = kRlimInfinity;  // RLIMIT_DATA rlim_cur (check_data_rlimit in brk)
   // vm.overcommit_memory and, for mode 0, totalram_pages() + total_swap_pages: the largest
