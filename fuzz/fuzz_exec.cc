@@ -7,7 +7,9 @@
 //   u8  exe_pad        the executable is extended by exe_pad % 64 zero pages (sizes matter:
 //   u8  interp_pad     padzero() faults past EOF), and the interpreter by interp_pad % 64
 //   u8  options        bit 0: ASLR on; bit 1: argc 0; bit 2: unlimited stack rlimit;
-//                      bit 3: no vdso block; bit 4: empty PT_INTERP file system (ENOENT)
+//                      bit 3: no vdso block; bit 4: empty PT_INTERP file system (ENOENT);
+//                      bit 5: --stage start's libraries are the interpreter blob (else the
+//                      executable blob, under another inode)
 //   u8  seed
 //   exe bytes (min(exe_len, rest)), then the interpreter bytes (the rest).
 // Whatever path the executable's PT_INTERP names resolves to the interpreter blob.
@@ -21,8 +23,13 @@
 #include "cli/render.h"
 #include "loader/sections.h"
 #include "memfs.h"
+#include "loader/dyn_info.h"
+#include "loader/dyn_symbols.h"
+#include "loader/lib_files.h"
 #include "sim/exec.h"
 #include "sim/profile.h"
+#include "sim/rtld.h"
+#include "sim/rtld_start.h"
 
 namespace {
 
@@ -45,6 +52,27 @@ class FuzzFs final : public execmap::loader::FileSystem {
 
  private:
   MemFs fs_;
+};
+
+// ld.so's view for --stage start: every library it opens is one blob; there is no
+// ld.so.cache and no /etc/ld.so.preload.
+class FuzzLibs final : public execmap::loader::LibraryFiles {
+ public:
+  explicit FuzzLibs(const std::vector<uint8_t>& blob) : blob_(blob) {}
+  std::unique_ptr<execmap::loader::ExecFile> open_library(const std::string& path,
+                                                          int* err) const override {
+    if (path.compare(0, 5, "/etc/") == 0) {
+      *err = ENOENT;
+      return nullptr;
+    }
+    return std::make_unique<MemFile>(blob_, execmap::loader::FileIdentity{0xfe, 0, 9, "/lib/blob"});
+  }
+  bool read_whole(const std::string&, uint64_t, std::vector<uint8_t>*) const override {
+    return false;
+  }
+
+ private:
+  const std::vector<uint8_t>& blob_;
 };
 
 uint32_t le32(const uint8_t* p) {
@@ -111,6 +139,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& step : r.steps) {
     sink += step.name;
     for (const auto& c : step.changes) sink += c;
+  }
+  // The start stage: ld.so's readers on both blobs, then resolution and the replay.
+  for (const auto& blob : {&exe, &interp}) {
+    MemFile f(*blob, execmap::loader::FileIdentity{0xfe, 0, 8, "/blob"});
+    execmap::loader::DynInfo d = execmap::loader::read_dyn_info(f);
+    execmap::loader::SymbolFacts s = execmap::loader::read_symbol_facts(f, d);
+    sink += d.error + std::to_string(s.unique_defined.size() + s.referenced.size());
+  }
+  if (r.ok() && r.objects.size() > 1) {
+    FuzzLibs libs((options & 32) ? interp : exe);
+    MemFile exef(exe, r.objects[0].id);
+    MemFile interpf(interp, r.objects[1].id);
+    sim::RtldRequest rq;
+    rq.exe_path = "/exe";
+    rq.interp = "/ld";
+    sim::RtldResult res = sim::resolve_libraries(rq, exef, &interpf, libs);
+    sim::StartResult st = sim::simulate_rtld_start(r, res, sim::RtldConfig(), true);
+    sink += st.error + cli::render_maps(r);
+    for (const auto& n : st.notes) sink += n;
   }
   // Keep the work observable so it is not optimised away.
   volatile size_t keep = sink.size();

@@ -65,6 +65,10 @@ class Replay {
     facts_[0].l_addr = exe.ehdr.e_type == elf::ET_DYN ? r_.load_bias : 0;
     facts_[0].placed = true;
     out_.placed.push_back(placement(0));
+    // GL(dl_stack_flags): the program's PT_GNU_STACK, or DEFAULT_STACK_PERMS without one.
+    dl_stack_flags_ = elf::PF_R | elf::PF_W | elf::PF_X;
+    for (const elf::Phdr& p : exe.phdrs)
+      if (p.p_type == elf::PT_GNU_STACK) dl_stack_flags_ = p.p_flags;
     const LoadedObject& interp = r_.objects[1];
     int ii = libs_.interp_index;
     if (ii >= 0) {
@@ -295,6 +299,27 @@ class Replay {
     // "The program header is not contained in any of the segments": a malloc'ed copy.
     if (!has_phdr && !phdr_in_segment)
       minimal_malloc(F.ehdr.e_phnum * 56ull, "_dl_map_object_from_fd (l_phdr copy)");
+    // An object that wants an executable stack (PT_GNU_STACK with PF_X, or none at all:
+    // DEFAULT_STACK_PERMS) when the stack is not yet: _dl_make_stack_executable() mprotects
+    // the page of __libc_stack_end with PROT_GROWSDOWN, which reaches down to the start of
+    // the [stack] VMA.
+    uint32_t stack_flags = elf::PF_R | elf::PF_W | elf::PF_X;
+    for (const elf::Phdr& p : F.phdrs)
+      if (p.p_type == elf::PT_GNU_STACK) stack_flags = p.p_flags;
+    if ((stack_flags & ~dl_stack_flags_) & elf::PF_X) {
+      uint64_t page = align_down(r_.stack.sp, page_);
+      const Vma* sv = r_.mm_vmas.vma_at(page);
+      if (sv && sv->growsdown()) {
+        uint64_t start = sv->start;
+        if (vm_.mprotect(start, page + page_ - start, PROT_R | PROT_W | PROT_X) == 0) {
+          dl_stack_flags_ |= elf::PF_X;
+          step("ld.so: executable stack for " + o.libname, "_dl_make_stack_executable",
+               {"mprotect " + hex(start) + "-" + hex(page + page_) + " rwx (PROT_GROWSDOWN)"});
+        } else {
+          return fail(o.l_name + ": cannot enable executable stack as shared object requires");
+        }
+      }
+    }
   }
 
   // The l_next chain: main, the vDSO, the loaded objects in load order, with ld.so put
@@ -535,6 +560,7 @@ class Replay {
   std::vector<uint64_t> blocks_;
   uint64_t alloc_ptr_ = 0, alloc_end_ = 0, last_block_ = ~uint64_t(0);
   uint64_t cache_addr_ = 0, cache_size_ = 0;
+  uint32_t dl_stack_flags_ = 0;
   StartResult out_;
   bool debug_ = std::getenv("EXECMAP_DEBUG_RTLD") != nullptr;
 
