@@ -73,8 +73,9 @@ CLI::App* setup_libs(CLI::App& app, LibsOptions& o) {
 }
 
 bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
-                      sim::RtldResult* out, std::string* err) {
-  loader::HostLibraryFiles fs;
+                      sim::RtldResult* out, std::string* err, const loader::LibraryFiles* files) {
+  loader::HostLibraryFiles host;
+  const loader::LibraryFiles& fs = files ? *files : host;
   sim::RtldRequest rq;
   rq.exe_path = r.objects.empty() ? req.filename : r.objects[0].id.path;
   rq.ld_library_path = env_value(req.envp, "LD_LIBRARY_PATH");
@@ -109,7 +110,8 @@ bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
   return true;
 }
 
-bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r) {
+bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
+                       const loader::LibraryFiles* files) {
   sim::StartInfo info;
   if (r->objects.size() < 2) {
     info.notes.push_back("statically linked: the entry point is the first instruction, so the "
@@ -119,7 +121,7 @@ bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r) {
   }
   sim::RtldResult res;
   std::string err;
-  if (!resolve_for_exec(*r, req, &res, &err)) {
+  if (!resolve_for_exec(*r, req, &res, &err, files)) {
     r->error.kind = sim::ExecError::Kind::Io;
     r->error.message = err;
     r->error.check = "open";

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/options.h"
+#include "loader/lib_files.h"
 #include "sim/mm_ops.h"
 #include "sim/rtld.h"
 
@@ -59,11 +60,14 @@ bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool 
                        sim::ExecResult* r, std::vector<sim::OpOutcome>* outcomes, int* rc);
 
 // Resolves the libraries of a simulated dynamic exec the way ld.so will (sim/rtld.h).
+// fs: the files ld.so opens (nullptr: this machine's).
 bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
-                      sim::RtldResult* out, std::string* err);
+                      sim::RtldResult* out, std::string* err,
+                      const loader::LibraryFiles* fs = nullptr);
 // --stage start: resolves and maps the libraries on r. Returns false (r->error set to a
 // LdSo error) when ld.so would stop before the entry point.
-bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r);
+bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
+                       const loader::LibraryFiles* fs = nullptr);
 
 struct EntropyOptions {
   ExecOptions exec;

@@ -2,6 +2,7 @@
 #include "cli/compare.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -201,7 +202,26 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
   for (const auto& a : c.auxv) auxv.push_back({hex(a.first), hex(a.second)});
   std::string outcome = c.outcome == live::Capture::Outcome::Stopped      ? "stopped"
                         : c.outcome == live::Capture::Outcome::ExecFailed ? "exec_failed"
-                                                                          : "killed";
+                        : c.outcome == live::Capture::Outcome::ExitedBeforeEntry
+                            ? "exited_before_entry"
+                            : "killed";
+  // The size of every file the capture maps, and of ld.so.cache (mapped and unmapped again
+  // by ld.so before the entry point): a replay elsewhere checks it sees the same files.
+  nlohmann::json sizes = nlohmann::json::object();
+  {
+    std::istringstream in(c.maps);
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t slash = line.find('/');
+      if (slash == std::string::npos) continue;
+      std::string p = line.substr(slash);
+      struct stat st;
+      if (!sizes.contains(p) && ::stat(p.c_str(), &st) == 0) sizes[p] = uint64_t(st.st_size);
+    }
+    struct stat st;
+    if (c.at_entry && ::stat("/etc/ld.so.cache", &st) == 0)
+      sizes["/etc/ld.so.cache"] = uint64_t(st.st_size);
+  }
   return {{"path", req.filename},
           {"argv", req.argv},
           {"envp", req.envp},
@@ -211,6 +231,9 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
           {"outcome", outcome},
           {"exec_errno", c.exec_errno},
           {"signal", c.signal},
+          {"exit_status", c.exit_status},
+          {"at_entry", c.at_entry},
+          {"file_sizes", sizes},
           {"maps", c.maps},
           {"rip", hex(c.rip)},
           {"rsp", hex(c.rsp)},
@@ -228,9 +251,12 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
 live::Capture capture_from_json(const nlohmann::json& j) {
   live::Capture c;
   std::string o = j.at("outcome");
-  c.outcome = o == "stopped"       ? live::Capture::Outcome::Stopped
-              : o == "exec_failed" ? live::Capture::Outcome::ExecFailed
-                                   : live::Capture::Outcome::Killed;
+  c.outcome = o == "stopped"                 ? live::Capture::Outcome::Stopped
+              : o == "exec_failed"           ? live::Capture::Outcome::ExecFailed
+              : o == "exited_before_entry" ? live::Capture::Outcome::ExitedBeforeEntry
+                                             : live::Capture::Outcome::Killed;
+  c.exit_status = j.value("exit_status", 0);
+  c.at_entry = j.value("at_entry", false);
   c.exec_errno = j.value("exec_errno", 0);
   c.signal = j.value("signal", 0);
   c.maps = j.at("maps");

@@ -8,8 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/commands.h"
 #include "cli/compare.h"
 #include "loader/exec_file.h"
+#include "loader/lib_files.h"
 #include "sim/exec.h"
 
 using namespace execmap;
@@ -25,10 +27,10 @@ std::string basename_of(const std::string& p) {
 // differ from machine to machine and clone to clone).
 class RecordedFile final : public loader::ExecFile {
  public:
-  RecordedFile(std::unique_ptr<loader::ExecFile> f, loader::FileIdentity id)
-      : f_(std::move(f)), id_(std::move(id)) {}
+  RecordedFile(std::unique_ptr<loader::ExecFile> f, loader::FileIdentity id, uint64_t size = 0)
+      : f_(std::move(f)), id_(std::move(id)), size_(size) {}
   const loader::FileIdentity& identity() const override { return id_; }
-  uint64_t size() const override { return f_->size(); }
+  uint64_t size() const override { return size_ ? size_ : f_->size(); }
   int64_t read_at(uint64_t off, void* out, uint64_t len) const override {
     return f_->read_at(off, out, len);
   }
@@ -36,6 +38,58 @@ class RecordedFile final : public loader::ExecFile {
  private:
   std::unique_ptr<loader::ExecFile> f_;
   loader::FileIdentity id_;
+  uint64_t size_;
+};
+
+// The maps lines' identities by basename.
+std::map<std::string, loader::FileIdentity> identities(const std::string& maps) {
+  std::map<std::string, loader::FileIdentity> ids;
+  std::istringstream in(maps);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long s, e, off, ino;
+    unsigned maj, min;
+    char perms[5];
+    int n = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
+                    &min, &ino, &n) < 7 || ino == 0)
+      continue;
+    loader::FileIdentity id{maj, min, ino, line.substr(line.find('/'))};
+    ids[id.path.substr(id.path.rfind('/') + 1)] = id;
+  }
+  return ids;
+}
+
+// What ld.so opens, for a --stage start capture: this machine's files under the recorded
+// identities, the program from testdata, and ld.so.cache with its recorded size (its
+// mapping's length moves everything below it).
+class GoldenLibs final : public loader::LibraryFiles {
+ public:
+  GoldenLibs(std::string exe_disk, const std::string& maps, uint64_t cache_size)
+      : exe_disk_(std::move(exe_disk)), ids_(identities(maps)), cache_size_(cache_size) {}
+  std::unique_ptr<loader::ExecFile> open_library(const std::string& path, int* err) const override {
+    std::string base = basename_of(path);
+    bool is_exe = base == basename_of(exe_disk_);
+    std::unique_ptr<loader::ExecFile> f = host_.open_library(is_exe ? exe_disk_ : path, err);
+    if (!f) return f;
+    if (path == "/etc/ld.so.cache") {
+      loader::FileIdentity id = f->identity();
+      return std::make_unique<RecordedFile>(std::move(f), id, cache_size_);
+    }
+    auto it = ids_.find(basename_of(f->identity().path));
+    if (is_exe) it = ids_.find(base);
+    if (it == ids_.end()) return f;
+    return std::make_unique<RecordedFile>(std::move(f), it->second);
+  }
+  bool read_whole(const std::string& path, uint64_t max, std::vector<uint8_t>* out) const override {
+    return host_.read_whole(path, max, out);
+  }
+
+ private:
+  std::string exe_disk_;
+  std::map<std::string, loader::FileIdentity> ids_;
+  uint64_t cache_size_;
+  loader::HostLibraryFiles host_;
 };
 
 class GoldenFs final : public loader::FileSystem {
@@ -92,7 +146,7 @@ std::vector<std::string> capture_files() {
 
 TEST_CASE("golden kernel captures replay exactly", "[golden]") {
   auto files = capture_files();
-  REQUIRE(files.size() >= 7);
+  REQUIRE(files.size() >= 9);
   for (const auto& path : files) {
     {
       std::ifstream f(path);
@@ -115,6 +169,25 @@ TEST_CASE("golden kernel captures replay exactly", "[golden]") {
           WARN("SKIPPED " << basename_of(path) << ": this machine's ld.so is not the recorded one");
           continue;
         }
+      }
+      // Files the capture mapped (and ld.so.cache) must be the recorded ones, by size.
+      bool same_files = true;
+      if (j.contains("file_sizes"))
+        for (auto it = j["file_sizes"].begin(); it != j["file_sizes"].end(); ++it) {
+          if (basename_of(it.key()) == basename_of(req.filename)) continue;
+          struct stat st;
+          if (::stat(it.key().c_str(), &st) != 0 || uint64_t(st.st_size) != it.value().get<uint64_t>()) {
+            WARN("SKIPPED " << basename_of(path) << ": " << it.key() << " is not the recorded file");
+            same_files = false;
+            break;
+          }
+        }
+      if (!same_files) continue;
+      std::unique_ptr<GoldenLibs> libs;
+      if (cap.at_entry) {
+        libs = std::make_unique<GoldenLibs>(on_disk, cap.maps,
+                                            j["file_sizes"].value("/etc/ld.so.cache", uint64_t(0)));
+        req.after_exec = [&](sim::ExecResult& res) { cli::apply_start_stage(req, &res, libs.get()); };
       }
       sim::ExecResult r = sim::simulate_exec(req, fs);
       cli::Comparison cmp = cli::compare(r, cap);

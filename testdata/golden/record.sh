@@ -18,5 +18,9 @@ rec hello-static.argv0     -i --argv0 renamed ./hello-static
 rec hello-static.stack1g   -i --stack-limit 1G --env X=y ./hello-static
 rec hello-pie.basic        -i --env A=1 ./hello-pie alpha beta
 rec hello-pie.unlimited    -i --stack-limit unlimited ./hello-pie
-stat -c %s /lib64/ld-linux-x86-64.so.2 > "$here/captures/ldso-size"
+# At the entry point, after glibc's ld.so (--stage start): replayed where the same ld.so,
+# libc and ld.so.cache size are installed (file_sizes in the capture).
+rec hello-pie.start        --stage start -i --env A=1 ./hello-pie alpha beta
+rec hello-nopie.start      --stage start -i --env LANG=C ./hello-nopie
+stat -L -c %s /lib64/ld-linux-x86-64.so.2 > "$here/captures/ldso-size"
 echo "recorded $(ls "$here/captures" | wc -l) captures"
