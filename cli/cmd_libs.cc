@@ -114,6 +114,23 @@ bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
                        const loader::LibraryFiles* files) {
   sim::StartInfo info;
   if (r->objects.size() < 2) {
+    // ld.so run as a program (`ld.so ./prog`) maps the program itself and then its
+    // libraries, a path the start-stage model does not cover: say so rather than show the
+    // exec layout as if it were the entry point.
+    loader::HostLibraryFiles host;
+    const loader::LibraryFiles& fs = files ? *files : host;
+    int e = 0;
+    std::unique_ptr<loader::ExecFile> f = fs.open_library(r->objects[0].id.path, &e);
+    if (f) {
+      loader::DynInfo d = loader::read_dyn_info(*f);
+      if (d.soname && d.soname->compare(0, 8, "ld-linux") == 0) {
+        r->error.kind = sim::ExecError::Kind::Io;
+        r->error.message = req.filename + ": the dynamic loader run as a program: --stage start "
+                           "does not model `ld.so PROGRAM` (use --stage exec, or run PROGRAM itself)";
+        r->error.check = "--stage start";
+        return false;
+      }
+    }
     info.notes.push_back("statically linked: the entry point is the first instruction, so the "
                          "start stage is the exec stage");
     r->start = info;
