@@ -166,12 +166,15 @@ std::string render_entropy_text(const sim::ExecRequest& req, const sim::EntropyR
                 p.host.stack_rlimit == sim::kRlimInfinity ? "unlimited"
                                                           : human_size(p.host.stack_rlimit).c_str());
   out += buf;
-  std::snprintf(buf, sizeof buf, "%-10s %-16s %-16s %-10s %12s %7s  %s\n", "REGION", "MIN", "MAX",
-                "ALIGN", "COUNT", "BITS", "TIED TO");
+  // The REGION column fits the longest name ("lib libselinux.so.1" with --stage start).
+  int w = 10;
+  for (const auto& r : m.regions) w = std::max(w, int(r.name.size()));
+  std::snprintf(buf, sizeof buf, "%-*s %-16s %-16s %-10s %12s %7s  %s\n", w, "REGION", "MIN",
+                "MAX", "ALIGN", "COUNT", "BITS", "TIED TO");
   out += buf;
   for (const auto& r : m.regions) {
     std::string tie = r.tied_to.empty() ? "-" : r.tied_to + " (" + signed_hex(r.tie_offset) + ")";
-    std::snprintf(buf, sizeof buf, "%-10s %-16s %-16s %-10s %12llu %6.2f%s  %s\n", r.name.c_str(),
+    std::snprintf(buf, sizeof buf, "%-*s %-16s %-16s %-10s %12llu %6.2f%s  %s\n", w, r.name.c_str(),
                   hex(r.min).c_str(), hex(r.max).c_str(), hex(r.align).c_str(),
                   (unsigned long long)r.count, r.bits, r.count_exact ? " " : "*", tie.c_str());
     out += buf;
@@ -182,21 +185,21 @@ std::string render_entropy_text(const sim::ExecRequest& req, const sim::EntropyR
   for (const auto& n : m.notes) out += "note: " + n + "\n";
   if (sample) {
     std::snprintf(buf, sizeof buf,
-                  "\nlive: %u runs with ASLR on, each stopped at its first instruction\n",
-                  sample->runs);
+                  "\nlive: %u runs with ASLR on, each stopped at %s\n", sample->runs,
+                  m.base.start ? "its entry point (AT_ENTRY)" : "its first instruction");
     out += buf;
-    std::snprintf(buf, sizeof buf, "%-10s %-16s %-16s %8s %8s %8s %8s  %s\n", "REGION",
+    std::snprintf(buf, sizeof buf, "%-*s %-16s %-16s %8s %8s %8s %8s  %s\n", w, "REGION",
                   "OBSERVED MIN", "OBSERVED MAX", "DISTINCT", "EST BITS", "CHANGING", "SPREAD",
                   "IN MODEL");
     out += buf;
     for (const auto& s : sample->regions) {
       if (s.values.empty()) {
-        std::snprintf(buf, sizeof buf, "%-10s (not observable)\n", s.name.c_str());
+        std::snprintf(buf, sizeof buf, "%-*s (not observable)\n", w, s.name.c_str());
         out += buf;
         continue;
       }
       std::string inside = s.outside ? "NO: " + std::to_string(s.outside) + " outside" : "yes";
-      std::snprintf(buf, sizeof buf, "%-10s %-16s %-16s %8llu %8.2f %8u %7.1f%%  %s\n",
+      std::snprintf(buf, sizeof buf, "%-*s %-16s %-16s %8llu %8.2f %8u %7.1f%%  %s\n", w,
                     s.name.c_str(), hex(s.min).c_str(), hex(s.max).c_str(),
                     (unsigned long long)s.distinct, s.bits, s.changing_bits, s.spread * 100.0,
                     inside.c_str());
