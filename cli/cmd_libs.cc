@@ -10,6 +10,7 @@
 #include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "loader/elf_defs.h"
+#include "live/rtld_probe.h"
 #include "loader/lib_files.h"
 #include "sim/rtld.h"
 #include "sim/rtld_start.h"
@@ -72,8 +73,38 @@ CLI::App* setup_libs(CLI::App& app, LibsOptions& o) {
   return sub;
 }
 
+sim::RtldConfig host_rtld_config(const sim::ExecResult& r) {
+  sim::RtldConfig c;
+  c.platform = r.profile.host.platform;
+  c.glibc_hwcaps = host_glibc_hwcaps();
+  if (r.profile.host.source == "host" && r.objects.size() > 1) {
+    std::string why;
+    if (auto p = live::probe_rtld(r.objects[1].id.path, c, &why)) return *p;
+  }
+  return c;
+}
+
+nlohmann::json rtld_config_json(const sim::RtldConfig& c) {
+  return {{"platform", c.platform},
+          {"legacy_hwcaps", c.legacy_hwcap_strings},
+          {"glibc_hwcaps", c.glibc_hwcaps},
+          {"hwcap_masked", c.hwcap_masked},
+          {"dst_lib", c.dst_lib}};
+}
+
+sim::RtldConfig rtld_config_from_json(const nlohmann::json& j) {
+  sim::RtldConfig c;
+  c.platform = j.at("platform");
+  c.legacy_hwcap_strings = j.at("legacy_hwcaps").get<std::vector<std::string>>();
+  c.glibc_hwcaps = j.at("glibc_hwcaps").get<std::vector<std::string>>();
+  c.hwcap_masked = j.at("hwcap_masked");
+  c.dst_lib = j.at("dst_lib");
+  return c;
+}
+
 bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
-                      sim::RtldResult* out, std::string* err, const loader::LibraryFiles* files) {
+                      sim::RtldResult* out, std::string* err, const loader::LibraryFiles* files,
+                      const sim::RtldConfig* cfg) {
   loader::HostLibraryFiles host;
   const loader::LibraryFiles& fs = files ? *files : host;
   sim::RtldRequest rq;
@@ -86,8 +117,7 @@ bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
   bool vdso = false;
   for (const auto& kv : r.mm_vmas.vmas()) vdso |= kv.second.name == "[vdso]";
   rq.vdso = vdso;
-  rq.config.platform = r.profile.host.platform;
-  rq.config.glibc_hwcaps = host_glibc_hwcaps();
+  rq.config = cfg ? *cfg : host_rtld_config(r);
   int e = 0;
   std::unique_ptr<loader::ExecFile> exe = fs.open_library(rq.exe_path, &e);
   if (!exe) {
@@ -111,7 +141,7 @@ bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
 }
 
 bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
-                       const loader::LibraryFiles* files) {
+                       const loader::LibraryFiles* files, const sim::RtldConfig* cfg) {
   sim::StartInfo info;
   if (r->objects.size() < 2) {
     // ld.so run as a program (`ld.so ./prog`) maps the program itself and then its
@@ -138,7 +168,7 @@ bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
   }
   sim::RtldResult res;
   std::string err;
-  if (!resolve_for_exec(*r, req, &res, &err, files)) {
+  if (!resolve_for_exec(*r, req, &res, &err, files, cfg)) {
     r->error.kind = sim::ExecError::Kind::Io;
     r->error.message = err;
     r->error.check = "open";

@@ -62,7 +62,10 @@ int run_verify(const VerifyOptions& o) {
   }
   if (!o.save_capture.empty()) {
     std::ofstream f(o.save_capture);
-    f << dump_json(capture_to_json(req, *cap)) << "\n";
+    nlohmann::json cj = capture_to_json(req, *cap);
+    // At the entry point the result also depends on ld.so's CPU-dependent values.
+    if (at_start && r.ok()) cj["rtld"] = rtld_config_json(host_rtld_config(r));
+    f << dump_json(cj) << "\n";
     if (!f) {
       std::cerr << "execmap: error: cannot write " << o.save_capture << "\n";
       return kExitFailure;

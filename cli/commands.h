@@ -61,13 +61,21 @@ bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool 
 
 // Resolves the libraries of a simulated dynamic exec the way ld.so will (sim/rtld.h).
 // fs: the files ld.so opens (nullptr: this machine's).
+// cfg: ld.so's build and CPU values (nullptr: this machine's, from ld.so --list-diagnostics
+// with the host profile).
 bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
                       sim::RtldResult* out, std::string* err,
-                      const loader::LibraryFiles* fs = nullptr);
+                      const loader::LibraryFiles* fs = nullptr,
+                      const sim::RtldConfig* cfg = nullptr);
+// The RtldConfig of this machine's ld.so for r (defaults when the probe cannot run).
+sim::RtldConfig host_rtld_config(const sim::ExecResult& r);
+nlohmann::json rtld_config_json(const sim::RtldConfig& c);
+sim::RtldConfig rtld_config_from_json(const nlohmann::json& j);
 // --stage start: resolves and maps the libraries on r. Returns false (r->error set to a
 // LdSo error) when ld.so would stop before the entry point.
 bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
-                       const loader::LibraryFiles* fs = nullptr);
+                       const loader::LibraryFiles* fs = nullptr,
+                       const sim::RtldConfig* cfg = nullptr);
 
 struct EntropyOptions {
   ExecOptions exec;

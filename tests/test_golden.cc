@@ -184,10 +184,14 @@ TEST_CASE("golden kernel captures replay exactly", "[golden]") {
         }
       if (!same_files) continue;
       std::unique_ptr<GoldenLibs> libs;
+      sim::RtldConfig rtld_cfg;
       if (cap.at_entry) {
         libs = std::make_unique<GoldenLibs>(on_disk, cap.maps,
                                             j["file_sizes"].value("/etc/ld.so.cache", uint64_t(0)));
-        req.after_exec = [&](sim::ExecResult& res) { cli::apply_start_stage(req, &res, libs.get()); };
+        rtld_cfg = cli::rtld_config_from_json(j.at("rtld"));
+        req.after_exec = [&](sim::ExecResult& res) {
+          cli::apply_start_stage(req, &res, libs.get(), &rtld_cfg);
+        };
       }
       sim::ExecResult r = sim::simulate_exec(req, fs);
       cli::Comparison cmp = cli::compare(r, cap);

@@ -1,0 +1,23 @@
+// Asks the host's dynamic loader for the values its library search and its start-up
+// allocations depend on: `ld.so --list-diagnostics` (glibc 2.33+) prints dl_platform (which
+// glibc may change from AT_PLATFORM, e.g. "haswell" on some Intel CPUs), dl_hwcap and its
+// important mask, and the glibc-hwcaps subdirectories this CPU supports.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "sim/rtld.h"
+
+namespace execmap::live {
+
+// Runs LDSO --list-diagnostics (empty environment) and applies what it prints to a copy of
+// base. nullopt (with *why) when it cannot run or prints nothing usable.
+std::optional<sim::RtldConfig> probe_rtld(const std::string& ldso, const sim::RtldConfig& base,
+                                          std::string* why);
+
+// The same, from the text of a --list-diagnostics run (for captures and tests).
+std::optional<sim::RtldConfig> rtld_config_from_diagnostics(const std::string& text,
+                                                            const sim::RtldConfig& base);
+
+}  // namespace execmap::live
