@@ -147,11 +147,18 @@ std::vector<std::string> region_names(const Side& l, const Side& r) {
   for (const auto* m : {&l.fixed, &r.fixed})
     for (const auto& x : m->regions)
       if (std::find(names.begin(), names.end(), x.name) == names.end()) names.push_back(x.name);
-  // Keep the model's order: exe, interp, vdso, stack, sp, brk, mmap_base.
-  static const char* order[] = {"exe", "interp", "vdso", "stack", "sp", "brk", "mmap_base"};
+  // Keep the model's order: exe, interp, vdso, the libraries of --stage start ("lib ...",
+  // in load order), stack, sp, brk, mmap_base.
+  static const char* order[] = {"exe", "interp", "vdso", "", "stack", "sp", "brk", "mmap_base"};
   std::vector<std::string> sorted;
-  for (const char* o : order)
+  for (const char* o : order) {
+    if (!*o) {
+      for (const auto& n : names)
+        if (n.compare(0, 4, "lib ") == 0) sorted.push_back(n);
+      continue;
+    }
     if (std::find(names.begin(), names.end(), o) != names.end()) sorted.push_back(o);
+  }
   return sorted;
 }
 
@@ -210,8 +217,10 @@ std::string diff_text(const Side& l, const Side& r) {
   out += buf;
 
   out += "Regions: position with ASLR off, then the randomisation of each side's setting\n";
-  std::snprintf(buf, sizeof buf, "%-10s %-16s %7s   %-16s %7s   %s\n", "REGION", "LEFT", "BITS", "RIGHT",
-                "BITS", "CHANGE");
+  int w = 10;  // the REGION column fits library names ("lib libselinux.so.1")
+  for (const auto& name : region_names(l, r)) w = std::max(w, int(name.size()));
+  std::snprintf(buf, sizeof buf, "%-*s %-16s %7s   %-16s %7s   %s\n", w, "REGION", "LEFT", "BITS",
+                "RIGHT", "BITS", "CHANGE");
   out += buf;
   for (const auto& name : region_names(l, r)) {
     const auto *lp = find_region(l.fixed, name), *rp = find_region(r.fixed, name);
@@ -242,7 +251,7 @@ std::string diff_text(const Side& l, const Side& r) {
       std::snprintf(b, sizeof b, "%.2f", m->bits);
       return std::string(b);
     };
-    std::snprintf(buf, sizeof buf, "%-10s %-16s %7s   %-16s %7s   %s\n", name.c_str(), pos(lp).c_str(),
+    std::snprintf(buf, sizeof buf, "%-*s %-16s %7s   %-16s %7s   %s\n", w, name.c_str(), pos(lp).c_str(),
                   bits(lm).c_str(), pos(rp).c_str(), bits(rm).c_str(), change.c_str());
     out += buf;
   }
@@ -257,7 +266,7 @@ std::string diff_text(const Side& l, const Side& r) {
       return s;
     };
     if ((!lm || lm->count <= 1) && (!rm || rm->count <= 1)) continue;
-    std::snprintf(buf, sizeof buf, "%-10s %-52s %s\n", name.c_str(), range(lm).c_str(), range(rm).c_str());
+    std::snprintf(buf, sizeof buf, "%-*s %-52s %s\n", w, name.c_str(), range(lm).c_str(), range(rm).c_str());
     out += buf;
   }
   out += "\n";
