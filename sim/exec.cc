@@ -79,14 +79,7 @@ class ExecSim {
   }
   void record(const std::string& name, const std::string& function,
               std::vector<std::string> changes) {
-    if (!req_.record_steps) return;
-    Step s;
-    s.name = name;
-    s.function = function;
-    s.changes = std::move(changes);
-    for (const auto& kv : r_.mm_vmas.vmas()) s.layout.push_back(kv.second);
-    s.mm = r_.mm;
-    r_.steps.push_back(std::move(s));
+    if (req_.record_steps) record_step(r_, name, function, std::move(changes));
   }
   static std::string hex(uint64_t v) {
     char b[24];
@@ -844,6 +837,17 @@ class ExecSim {
 };
 
 }  // namespace
+
+void record_step(ExecResult& r, const std::string& name, const std::string& function,
+                 std::vector<std::string> changes) {
+  Step s;
+  s.name = name;
+  s.function = function;
+  s.changes = std::move(changes);
+  for (const auto& kv : r.mm_vmas.vmas()) s.layout.push_back(kv.second);
+  s.mm = r.mm;
+  r.steps.push_back(std::move(s));
+}
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs) {
   ExecResult r;

@@ -134,6 +134,10 @@ struct ExecResult {
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);
 
+// Appends a Step with the layout and mm fields of r as they are now.
+void record_step(ExecResult& r, const std::string& name, const std::string& function,
+                 std::vector<std::string> changes);
+
 // The name /proc/PID/maps prints for a VMA (show_map_vma / get_vma_name), given the open
 // files and the mm fields at that moment.
 std::string vma_name(const std::vector<loader::FileIdentity>& files, const MmFields& mm,

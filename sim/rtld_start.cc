@@ -139,14 +139,7 @@ class Replay {
   }
 
   void step(const std::string& name, const std::string& fn, std::vector<std::string> changes) {
-    if (!record_) return;
-    Step s;
-    s.name = name;
-    s.function = fn;
-    s.changes = std::move(changes);
-    for (const auto& kv : r_.mm_vmas.vmas()) s.layout.push_back(kv.second);
-    s.mm = r_.mm;
-    r_.steps.push_back(std::move(s));
+    if (record_) record_step(r_, name, fn, std::move(changes));
   }
 
   void fail(const std::string& msg) {
