@@ -216,12 +216,10 @@ class Resolver {
     size_t nelems = 0;
     for (char ch : rpath) nelems += ch == ':';
     int result = malloc_ev((nelems + 2) * 8, "decompose_rpath");
-    size_t before = out_.events.size();
     std::string where = out_.objects[size_t(l)].l_name;
     fillin_ev(rpath, ":", l, &where);
     free_ev(copy);
     if (path_list(rpath, ":", l).empty()) free_ev(result);
-    (void)before;
   }
 
   // cache_rpath(): the first use of an object's RPATH or RUNPATH decomposes it.
@@ -258,10 +256,6 @@ class Resolver {
   void add_name_ev(int i, const std::string& name) {
     for (const std::string& n : loaded_[size_t(i)].names)
       if (n == name) return;
-    if (out_.objects[size_t(i)].l_name == name) {
-      // _dl_name_match_p matched l_name: no entry is added by _dl_map_object, but
-      // add_name_to_object compares the libname list only.
-    }
     malloc_ev(24 + name.size() + 1, "add_name_to_object");
     loaded_[size_t(i)].names.push_back(name);
   }
@@ -351,7 +345,9 @@ class Resolver {
     return 0;
   }
 
-  int find_by_name(const std::string& name) const {
+  // _dl_map_object's scan of the loaded objects (a SONAME match adds the name, and
+  // allocates for it, as add_name_to_object does).
+  int find_by_name(const std::string& name) {
     for (size_t i = 0; i < out_.objects.size(); ++i) {
       const RtldObject& o = out_.objects[i];
       if (o.via == FoundVia::NotFound || o.via == FoundVia::Error) continue;
@@ -360,7 +356,7 @@ class Resolver {
         if (n == name) return int(i);
       // _dl_map_object: a DT_SONAME equal to the name matches (and is added to the names).
       if (o.soname && *o.soname == name) {
-        const_cast<Resolver*>(this)->add_name_ev(int(i), name);
+        add_name_ev(int(i), name);
         return int(i);
       }
     }
