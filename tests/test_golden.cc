@@ -42,6 +42,25 @@ class RecordedFile final : public loader::ExecFile {
 };
 
 
+// The maps lines' identities by basename.
+std::map<std::string, loader::FileIdentity> identities(const std::string& maps) {
+  std::map<std::string, loader::FileIdentity> ids;
+  std::istringstream in(maps);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long s, e, off, ino;
+    unsigned maj, min;
+    char perms[5];
+    int n = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
+                    &min, &ino, &n) < 7 || ino == 0)
+      continue;
+    loader::FileIdentity id{maj, min, ino, line.substr(line.find('/'))};
+    ids[id.path.substr(id.path.rfind('/') + 1)] = id;
+  }
+  return ids;
+}
+
 // What ld.so opens, for a --stage start capture: this machine's files under the recorded
 // identities, the program from testdata, and ld.so.cache with its recorded size (its
 // mapping's length moves everything below it).
@@ -74,24 +93,6 @@ class GoldenLibs final : public loader::LibraryFiles {
   loader::HostLibraryFiles host_;
 };
 
-// The maps lines' identities by basename.
-std::map<std::string, loader::FileIdentity> identities(const std::string& maps) {
-  std::map<std::string, loader::FileIdentity> ids;
-  std::istringstream in(maps);
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long long s, e, off, ino;
-    unsigned maj, min;
-    char perms[5];
-    int n = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
-                    &min, &ino, &n) < 7 || ino == 0)
-      continue;
-    loader::FileIdentity id{maj, min, ino, line.substr(line.find('/'))};
-    ids[id.path.substr(id.path.rfind('/') + 1)] = id;
-  }
-  return ids;
-}
 
 class GoldenFs final : public loader::FileSystem {
  public:
