@@ -23,7 +23,8 @@ static void BM_RandomOps100k(benchmark::State& state) {
     stack.prot = PROT_R | PROT_W;
     stack.kind = Vma::Kind::Stack;
     as.map(stack);
-    VmOps vm(p, as, mm);
+    HostState h;
+    VmOps vm(p, h, as, mm);
     std::mt19937_64 rng(42);
     const uint64_t base = 0x7fff00000000, window = 1ull << 32;  // 4 GiB of churn below mmap_base
     size_t max_vmas = 0;

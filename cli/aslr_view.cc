@@ -158,13 +158,12 @@ std::string render_entropy_text(const sim::ExecRequest& req, const sim::EntropyR
                                 const Sample* sample) {
   std::string out;
   char buf[320];
-  const auto& p = req.profile;
+  const auto& h = req.host;
   std::snprintf(buf, sizeof buf,
                 "%s: ASLR %s (randomize_va_space %llu, mmap_rnd_bits %llu), stack rlimit %s\n",
                 req.filename.c_str(), req.randomize ? "on" : "off",
-                (unsigned long long)p.randomize_va_space, (unsigned long long)p.mmap_rnd_bits,
-                p.host.stack_rlimit == sim::kRlimInfinity ? "unlimited"
-                                                          : human_size(p.host.stack_rlimit).c_str());
+                (unsigned long long)h.randomize_va_space, (unsigned long long)h.mmap_rnd_bits,
+                h.stack_rlimit == sim::kRlimInfinity ? "unlimited" : human_size(h.stack_rlimit).c_str());
   out += buf;
   // The REGION column fits the longest name ("lib libselinux.so.1" with --stage start).
   int w = 10;

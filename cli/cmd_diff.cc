@@ -7,6 +7,7 @@
 
 #include "cli/aslr_view.h"
 #include "cli/commands.h"
+#include "cli/host_pipeline.h"
 #include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
@@ -134,7 +135,7 @@ std::vector<HardRow> hardening_rows(const Side& l, const Side& r) {
 }
 
 nlohmann::json side_json(const Side& s) {
-  const auto& h = s.req.profile.host;
+  const auto& h = s.req.host;
   return {{"path", s.req.filename},
           {"argv", s.req.argv},
           {"aslr", s.req.randomize ? "on" : "off"},
@@ -192,7 +193,7 @@ std::string diff_text(const Side& l, const Side& r) {
   std::string out;
   char buf[400];
   auto limit = [](const Side& s) {
-    uint64_t v = s.req.profile.host.stack_rlimit;
+    uint64_t v = s.req.host.stack_rlimit;
     return v == sim::kRlimInfinity ? std::string("unlimited") : human_size(v);
   };
   auto argv = [](const Side& s) {
@@ -316,7 +317,8 @@ int run_diff(const DiffOptions& o) {
   if (!b) b = a;
   Side sides[2];
   const Program* progs[2] = {&a, &*b};
-  loader::HostFileSystem fs;
+  HostPipeline hp;
+  loader::HostFileSystem& fs = hp.fs;
   for (int i = 0; i < 2; ++i) {
     Side& s = sides[i];
     s.role = i == 0 ? "left" : "right";
@@ -332,14 +334,14 @@ int run_diff(const DiffOptions& o) {
       std::cerr << "execmap: error: " << s.role << ": " << err << "\n";
       return kExitUsage;
     }
-    s.model = sim::entropy_model(s.req, fs);
+    s.model = sim::entropy_model(s.req, hp.pipeline);
     if (!s.model.ok()) {
       std::cerr << "execmap: " << s.role << " program: ";
       return report_failure(s.model.base, "text");
     }
     sim::ExecRequest off = s.req;
     off.randomize = false;
-    s.fixed = sim::entropy_model(off, fs);
+    s.fixed = sim::entropy_model(off, hp.pipeline);
     loader::OpenResult f = fs.open_exec(s.req.filename);
     std::string why;
     if (!f.file || !loader::read_hardening(*f.file, &s.hard, &why)) {

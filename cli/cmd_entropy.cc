@@ -4,6 +4,7 @@
 
 #include "cli/aslr_view.h"
 #include "cli/commands.h"
+#include "cli/host_pipeline.h"
 #include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
@@ -32,8 +33,8 @@ int run_entropy(const EntropyOptions& o) {
     std::cerr << "execmap: error: " << err << "\n";
     return kExitUsage;
   }
-  loader::HostFileSystem fs;
-  sim::EntropyResult m = sim::entropy_model(req, fs);
+  HostPipeline hp;
+  sim::EntropyResult m = sim::entropy_model(req, hp.pipeline);
   if (!m.ok()) return report_failure(m.base, o.exec.format);
   Sample sample;
   if (o.sample) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/host_pipeline.h"
 #include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/grade.h"
@@ -76,8 +77,8 @@ int run_grade(const GradeOptions& o) {
   }
 
   // The kernel's answer for PROG: the expectation every check compares with.
-  loader::HostFileSystem fs;
-  sim::ExecResult r = sim::simulate_exec(req, fs);
+  HostPipeline hp;
+  sim::ExecResult r = hp.pipeline.predict(req);
   rc = report_failure(r, o.exec.format);
   if (rc >= 0) return rc;
   if (r.objects.size() != 1 || r.interp_base) {

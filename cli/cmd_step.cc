@@ -6,7 +6,9 @@
 #include <iostream>
 #include <set>
 
+#include "sim/target.h"
 #include "cli/commands.h"
+#include "cli/host_pipeline.h"
 #include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/ops.h"
@@ -24,7 +26,7 @@ CLI::App* setup_step(CLI::App& app, StepOptions& o) {
 }
 
 bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
-                      sim::ExecResult* r, int* rc) {
+                      sim::ExecResult* r, int* rc, HostPipeline* hp) {
   std::string err;
   if (!build_request(eo, req, &err)) {
     std::cerr << "execmap: error: " << err << "\n";
@@ -32,8 +34,8 @@ bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
     return false;
   }
   req->record_steps = record;
-  loader::HostFileSystem fs;
-  *r = sim::simulate_exec(*req, fs);
+  HostPipeline local;
+  *r = (hp ? hp : &local)->pipeline.predict(*req);
   int f = report_failure(*r, eo.format);
   if (f >= 0) {
     *rc = f;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/host_pipeline.h"
 #include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
@@ -43,8 +44,8 @@ int run_verify(const VerifyOptions& o) {
   sim::ExecRequest req;
   int rc = 0;
   if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;
-  loader::HostFileSystem fs;
-  sim::ExecResult r = sim::simulate_exec(req, fs);
+  HostPipeline hp;
+  sim::ExecResult r = hp.pipeline.predict(req);
   bool at_start = o.exec.stage == "start";
   if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);
 
@@ -64,7 +65,8 @@ int run_verify(const VerifyOptions& o) {
     std::ofstream f(o.save_capture);
     nlohmann::json cj = capture_to_json(req, *cap);
     // At the entry point the result also depends on ld.so's CPU-dependent values.
-    if (at_start && r.ok()) cj["rtld"] = rtld_config_json(host_rtld_config(r));
+    if (at_start && r.ok() && r.objects.size() > 1)
+      cj["rtld"] = rtld_config_json(hp.pipeline.resolve(r, req)->config);
     f << dump_json(cj) << "\n";
     if (!f) {
       std::cerr << "execmap: error: cannot write " << o.save_capture << "\n";

@@ -51,31 +51,17 @@ bool build_exact_request(const ExecOptions& eo, const char* command, sim::ExecRe
 
 // Builds the request from the options and simulates the exec; reports a usage problem or a
 // predicted failure the documented way and returns false with *rc set.
+// hp: the pipeline to predict with (nullptr: a new one for this machine).
 bool simulate_request(const ExecOptions& eo, bool record, sim::ExecRequest* req,
-                      sim::ExecResult* r, int* rc);
+                      sim::ExecResult* r, int* rc, HostPipeline* hp = nullptr);
 
 // Simulates the exec and applies the --ops script (when given). Returns false with *rc set
 // (after reporting) when the exec fails or the script is malformed.
 bool simulate_with_ops(const ExecOptions& eo, const std::string& ops_path, bool record,
                        sim::ExecResult* r, std::vector<sim::OpOutcome>* outcomes, int* rc);
 
-// Resolves the libraries of a simulated dynamic exec the way ld.so will (sim/rtld.h).
-// fs: the files ld.so opens (nullptr: this machine's).
-// cfg: ld.so's build and CPU values (nullptr: this machine's, from ld.so --list-diagnostics
-// with the host profile).
-bool resolve_for_exec(const sim::ExecResult& r, const sim::ExecRequest& req,
-                      sim::RtldResult* out, std::string* err,
-                      const loader::LibraryFiles* fs = nullptr,
-                      const sim::RtldConfig* cfg = nullptr);
-// The RtldConfig of this machine's ld.so for r (defaults when the probe cannot run).
-sim::RtldConfig host_rtld_config(const sim::ExecResult& r);
 nlohmann::json rtld_config_json(const sim::RtldConfig& c);
 sim::RtldConfig rtld_config_from_json(const nlohmann::json& j);
-// --stage start: resolves and maps the libraries on r. Returns false (r->error set to a
-// LdSo error) when ld.so would stop before the entry point.
-bool apply_start_stage(const sim::ExecRequest& req, sim::ExecResult* r,
-                       const loader::LibraryFiles* fs = nullptr,
-                       const sim::RtldConfig* cfg = nullptr);
 
 struct EntropyOptions {
   ExecOptions exec;

@@ -70,7 +70,7 @@ live::CaptureRequest capture_request_for(const sim::ExecRequest& req, bool disab
   creq.argv = req.argv;
   creq.envp = req.envp;
   creq.disable_aslr = disable_aslr;
-  creq.stack_limit = req.profile.host.stack_rlimit;
+  creq.stack_limit = req.host.stack_rlimit;
   creq.timeout_ms = timeout_ms;
   return creq;
 }
@@ -225,9 +225,9 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
   return {{"path", req.filename},
           {"argv", req.argv},
           {"envp", req.envp},
-          {"stack_limit", req.profile.host.stack_rlimit == sim::kRlimInfinity
+          {"stack_limit", req.host.stack_rlimit == sim::kRlimInfinity
                               ? nlohmann::json("unlimited")
-                              : nlohmann::json(req.profile.host.stack_rlimit)},
+                              : nlohmann::json(req.host.stack_rlimit)},
           {"outcome", outcome},
           {"exec_errno", c.exec_errno},
           {"signal", c.signal},
@@ -279,21 +279,21 @@ live::Capture capture_from_json(const nlohmann::json& j) {
   return c;
 }
 
-sim::KernelProfile profile_from_capture(const nlohmann::json& j) {
-  sim::KernelProfile p = sim::default_profile();
-  sim::HostValues& h = p.host;
+CaptureTarget target_from_capture(const nlohmann::json& j) {
+  CaptureTarget t;
+  sim::HostState& h = t.host;
   h.source = "capture";
   live::Capture c = capture_from_json(j);
-  p.auxv_order.clear();
+  t.measured.valid = true;
   for (const auto& [type, value] : c.auxv) {
-    p.auxv_order.push_back(type);
+    t.measured.auxv_order.push_back(type);
     switch (type) {
       case elf::AT_HWCAP: h.hwcap = value; break;
       case elf::AT_HWCAP2: h.hwcap2 = value; break;
       case elf::AT_MINSIGSTKSZ: h.minsigstksz = value; break;
       case elf::AT_CLKTCK: h.clktck = value; break;
-      case elf::AT_RSEQ_FEATURE_SIZE: h.rseq_feature_size = value; break;
-      case elf::AT_RSEQ_ALIGN: h.rseq_align = value; break;
+      case elf::AT_RSEQ_FEATURE_SIZE: t.measured.rseq_feature_size = value; break;
+      case elf::AT_RSEQ_ALIGN: t.measured.rseq_align = value; break;
       case elf::AT_UID: h.uid = value; break;
       case elf::AT_EUID: h.euid = value; break;
       case elf::AT_GID: h.gid = value; break;
@@ -328,13 +328,13 @@ sim::KernelProfile profile_from_capture(const nlohmann::json& j) {
                               (perms[2] == 'x' ? 4 : 0))});
   }
   if (!block.empty()) {
-    h.vdso_block = block;
-    h.vdso_text_offset = vdso - block_start;
+    t.config.vdso_block = block;
+    t.config.vdso_text_offset = vdso - block_start;
   }
-  p.vsyscall = vsyscall;
+  t.config.vsyscall = vsyscall ? sim::VsyscallMode::xonly : sim::VsyscallMode::none;
   const auto& sl = j.at("stack_limit");
   h.stack_rlimit = sl.is_string() ? sim::kRlimInfinity : sl.get<uint64_t>();
-  return p;
+  return t;
 }
 
 }  // namespace execmap::cli

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 
 #include "live/host_probe.h"
 
@@ -53,6 +54,18 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
                   "2.36's ld.so has mapped every library")
       ->check(CLI::IsMember({"exec", "start"}))
       ->capture_default_str();
+  sub->add_option("--kernel", o.kernel,
+                  "Kernel whose execve() to predict: host (the running kernel), or a version "
+                  "such as 5.10, 6.1, 6.12, 6.18, 7.2 or a release like 6.1.0-57-amd64 "
+                  "(`execmap kernels` lists the modelled ones)")
+      ->type_name("VERSION")
+      ->capture_default_str();
+  sub->add_option("--kernel-config", o.kernel_config,
+                  "Build or boot option of that kernel: vsyscall=none|xonly|emulate, "
+                  "paging=4|5 (repeatable; default: the running kernel's for host, upstream's "
+                  "otherwise)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   // Everything from PATH on belongs to the program, including words that start with '-':
   // CLI11 stops at the first positional and leaves the rest in remaining().
   sub->prefix_command();
@@ -97,14 +110,13 @@ void set_env(std::vector<std::string>& envp, const std::string& kv) {
   envp.push_back(kv);
 }
 
-bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string* err) {
+bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos) {
     *err = "--host-value expects KEY=VALUE, got '" + kv + "'";
     return false;
   }
   std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-  sim::HostValues& h = p.host;
   if (k == "platform") {
     h.platform = v;
     return true;
@@ -127,9 +139,9 @@ bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string*
   else if (k == "secure") h.secure = n;
   else if (k == "no_new_privs") h.no_new_privs = n;
   else if (k == "stack_rlimit") h.stack_rlimit = n;
-  else if (k == "mmap_min_addr") p.mmap_min_addr = n;
-  else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) p.mmap_rnd_bits = n;
-  else if (k == "randomize_va_space" && n <= 2) p.randomize_va_space = n;
+  else if (k == "mmap_min_addr") h.mmap_min_addr = n;
+  else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) h.mmap_rnd_bits = n;
+  else if (k == "randomize_va_space" && n <= 2) h.randomize_va_space = n;
   else {
     *err = "--host-value: unknown key '" + k +
            "' (hwcap, hwcap2, minsigstksz, clktck, platform, rseq_feature_size, rseq_align, "
@@ -141,6 +153,60 @@ bool apply_host_value(sim::KernelProfile& p, const std::string& kv, std::string*
 }
 
 }  // namespace
+
+bool resolve_target(const std::string& kernel, const std::vector<std::string>& config,
+                    const std::string* host_release, const sim::KernelConfig* host_config,
+                    sim::TargetKey* key, std::vector<std::string>* warnings, std::string* err) {
+  auto modelled = [] {
+    std::string s;
+    for (sim::KernelVersion v : sim::modelled_kernels()) s += (s.empty() ? "" : ", ") + v.str();
+    return s;
+  };
+  std::string asked = kernel;
+  bool host = kernel == "host";
+  if (host) {
+    if (!host_release) {
+      // No probe (--profile default): the documented profile's kernel.
+      key->kernel = sim::KernelVersion{6, 18};
+      asked = "";
+    } else {
+      asked = *host_release;
+    }
+  }
+  if (!asked.empty()) {
+    sim::KernelVersion v;
+    if (!sim::parse_kernel_version(asked, &v)) {
+      *err = "--kernel: '" + asked + "' is not a kernel version (modelled: " + modelled() + ")";
+      return false;
+    }
+    bool exact = false;
+    if (!sim::nearest_modelled(v, &key->kernel, &exact)) {
+      *err = "--kernel " + asked + " is older than every modelled kernel (" + modelled() + ")";
+      return false;
+    }
+    if (!exact)
+      warnings->push_back("kernel " + v.str() + " is not modelled; using the rules of " +
+                          key->kernel.str() + ", the nearest older modelled kernel");
+  }
+  // Build options: the running kernel's as probed, else the upstream defaults.
+  key->config = host && host_config ? *host_config : sim::KernelConfig{};
+  for (const std::string& kv : config) {
+    size_t eq = kv.find('=');
+    std::string k = kv.substr(0, eq), val = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k == "vsyscall" && (val == "none" || val == "xonly" || val == "emulate")) {
+      key->config.vsyscall = val == "none"    ? sim::VsyscallMode::none
+                             : val == "xonly" ? sim::VsyscallMode::xonly
+                                              : sim::VsyscallMode::emulate;
+    } else if (k == "paging" && (val == "4" || val == "5")) {
+      key->config.paging = val == "5" ? 5 : 4;
+    } else {
+      *err = "--kernel-config: '" + kv +
+             "' is not one of vsyscall=none|xonly|emulate, paging=4|5";
+      return false;
+    }
+  }
+  return true;
+}
 
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err) {
   std::vector<std::string> command = o.command;
@@ -186,34 +252,39 @@ bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err
   }
   req->envp = envp;
 
-  req->profile = sim::default_profile();
+  sim::TargetKey key;
+  std::vector<std::string> warnings;
   if (o.profile == "host") {
+    live::HostProbe probe;
     std::string note;
-    live::probe_host(&req->profile, &note);
+    live::probe_host(&probe, &note);
+    req->host = probe.host;
+    if (!resolve_target(o.kernel, o.kernel_config, &probe.release, &probe.config, &key,
+                        &warnings, err))
+      return false;
+    // The running kernel: its own measurements describe it (sim/target.h KernelMeasurement).
+    req->profile = sim::profile_for(key, o.kernel == "host" ? &probe.measured : nullptr);
+  } else {
+    if (!resolve_target(o.kernel, o.kernel_config, nullptr, nullptr, &key, &warnings, err))
+      return false;
+    req->profile = sim::profile_for(key);
   }
+  for (const std::string& w : warnings) std::cerr << "execmap: warning: " << w << "\n";
+  req->warnings = warnings;
   if (!o.stack_limit.empty()) {
     uint64_t n;
     if (!parse_size(o.stack_limit, &n)) {
       *err = "--stack-limit: '" + o.stack_limit + "' is not a size";
       return false;
     }
-    req->profile.host.stack_rlimit = n;
+    req->host.stack_rlimit = n;
   }
   for (const auto& kv : o.host_values)
-    if (!apply_host_value(req->profile, kv, err)) return false;
+    if (!apply_host_value(req->host, kv, err)) return false;
   // PF_RANDOMIZE is set only when kernel.randomize_va_space is not 0.
-  req->randomize = o.aslr == "on" && req->profile.randomize_va_space != 0;
+  req->randomize = o.aslr == "on" && req->host.randomize_va_space != 0;
   req->seed = o.seed;
-  if (o.stage == "start") {
-    // The exec's own fields are all the start stage needs (envp, filename, record flag).
-    sim::ExecRequest copy = *req;
-    copy.after_exec = nullptr;
-    req->after_exec = [copy](sim::ExecResult& r) {
-      sim::ExecRequest q = copy;
-      q.record_steps = !r.steps.empty();
-      apply_start_stage(q, &r);
-    };
-  }
+  req->stage = o.stage == "start" ? sim::Stage::start : sim::Stage::exec;
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/exec.h"
+#include "sim/target.h"
 
 namespace execmap::cli {
 
@@ -23,15 +24,27 @@ struct ExecOptions {
   std::vector<std::string> host_values;
   std::string aslr = "off";
   std::string stage = "exec";  // --stage exec|start
+  std::string kernel = "host";  // --kernel VERSION|host
+  std::vector<std::string> kernel_config;  // --kernel-config KEY=VALUE
   uint64_t seed = 0;
   std::vector<std::string> command;  // PATH then the program's own arguments (tests set it)
   CLI::App* sub = nullptr;           // where the command line left PATH [ARG...]
 };
 
+struct HostPipeline;  // cli/host_pipeline.h
+
 // Registers -i/--env/--env-file/--argv0/--stack-limit/--format/--profile/--host-value/
 // --aslr/--seed on sub, and makes sub stop option parsing at PATH.
 void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::string>& formats,
                       const std::string& default_format);
+
+// The target of --kernel and --kernel-config: the kernel version whose rules apply (the
+// nearest modelled one at or below the asked version; *warnings says so when it is not the
+// same), and the build options. For "host" with the host profile, probe is this machine.
+// Returns false with *err on a usage problem.
+bool resolve_target(const std::string& kernel, const std::vector<std::string>& config,
+                    const std::string* host_release, const sim::KernelConfig* host_config,
+                    sim::TargetKey* key, std::vector<std::string>* warnings, std::string* err);
 
 // Builds the request; on a usage problem returns false with *err set.
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err);

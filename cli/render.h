@@ -35,7 +35,7 @@ nlohmann::json layout_json(const sim::ExecResult& r);
 std::string render_stack_text(const sim::ExecResult& r);
 nlohmann::json stack_json(const sim::ExecResult& r);
 
-nlohmann::json profile_json(const sim::KernelProfile& p);
+nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h);
 nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "sim/target.h"
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"

@@ -1,6 +1,7 @@
 // Layout views: byte-identical /proc/PID/maps, the annotated table, and JSON.
 #include <cstdio>
 
+#include "sim/target.h"
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"
@@ -191,9 +192,9 @@ std::string render_table(const sim::ExecResult& r,
                 hex(r.mm.start_brk).c_str(), hex(r.mm.brk).c_str(), hex(r.rip).c_str(),
                 hex(r.stack.sp).c_str(), r.exec_stack ? "executable" : "non-executable");
   out += buf;
-  out += "profile " + r.profile.name + " (" + r.profile.host.source + " values, stack rlimit " +
-         (r.profile.host.stack_rlimit == sim::kRlimInfinity ? std::string("unlimited")
-                                                            : human_size(r.profile.host.stack_rlimit)) +
+  out += "profile " + r.profile.name + " (" + r.host.source + " values, stack rlimit " +
+         (r.host.stack_rlimit == sim::kRlimInfinity ? std::string("unlimited")
+                                                    : human_size(r.host.stack_rlimit)) +
          ")\n";
   return out;
 }
@@ -207,12 +208,11 @@ nlohmann::json mm_json(const sim::MmFields& mm) {
           {"env_end", hex(mm.env_end)},       {"mmap_base", hex(mm.mmap_base)}};
 }
 
-nlohmann::json profile_json(const sim::KernelProfile& p) {
+nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h) {
   nlohmann::json vdso = nlohmann::json::array();
-  for (const auto& s : p.host.vdso_block) vdso.push_back({{"name", s.name}, {"size", hex(s.size)}});
+  for (const auto& s : p.vdso_block) vdso.push_back({{"name", s.name}, {"size", hex(s.size)}});
   nlohmann::json order = nlohmann::json::array();
   for (uint64_t t : p.auxv_order) order.push_back(elf::at_name(t));
-  const auto& h = p.host;
   return {{"name", p.name},
           {"source", h.source},
           {"page_size", p.page_size},
@@ -220,7 +220,7 @@ nlohmann::json profile_json(const sim::KernelProfile& p) {
           {"stack_top", hex(p.stack_top)},
           {"elf_et_dyn_base", hex(p.elf_et_dyn_base)},
           {"stack_guard_gap", hex(p.stack_guard_gap)},
-          {"mmap_min_addr", hex(p.mmap_min_addr)},
+          {"mmap_min_addr", hex(h.mmap_min_addr)},
           {"stack_rlimit", h.stack_rlimit == sim::kRlimInfinity ? nlohmann::json("unlimited")
                                                                 : nlohmann::json(h.stack_rlimit)},
           {"hwcap", hex(h.hwcap)},
@@ -228,8 +228,8 @@ nlohmann::json profile_json(const sim::KernelProfile& p) {
           {"minsigstksz", h.minsigstksz},
           {"clktck", h.clktck},
           {"platform", h.platform},
-          {"rseq_feature_size", h.rseq_feature_size},
-          {"rseq_align", h.rseq_align},
+          {"rseq_feature_size", h.rseq_feature_size.value_or(p.rseq_feature_size)},
+          {"rseq_align", h.rseq_align.value_or(p.rseq_align)},
           {"uid", h.uid},
           {"euid", h.euid},
           {"gid", h.gid},
@@ -274,7 +274,7 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
   j["rip"] = hex(r.rip);
   j["sp"] = hex(r.stack.sp);
   j["exec_stack"] = r.exec_stack;
-  j["profile"] = profile_json(r.profile);
+  j["profile"] = profile_json(r.profile, r.host);
   j["stage"] = r.start ? "start" : "exec";
   if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
   if (r.start) {

@@ -56,8 +56,8 @@ std::vector<UserRow> user_rows(const sim::ExecResult& r, const sim::SpaceLayout&
   // mmap_min_addr (security/min_addr.c): mmap() refuses [0, mmap_min_addr) to unprivileged
   // callers, so NULL dereferences always fault.
   uint64_t low =
-      std::min(r.profile.mmap_min_addr, r.mm_vmas.vmas().empty() ? r.profile.mmap_min_addr
-                                                                 : r.mm_vmas.vmas().begin()->first);
+      std::min(r.host.mmap_min_addr, r.mm_vmas.vmas().empty() ? r.host.mmap_min_addr
+                                                         : r.mm_vmas.vmas().begin()->first);
   hole(0, low, "below vm.mmap_min_addr: only CAP_SYS_RAWIO may map it");
   cur = low;
   for (const auto& [start, v] : r.mm_vmas.vmas()) {

@@ -1,6 +1,7 @@
 // Stack views: an annotated dump from high addresses to low, and JSON with the exact bytes.
 #include <cstdio>
 
+#include "sim/target.h"
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"
@@ -131,7 +132,7 @@ nlohmann::json stack_json(const sim::ExecResult& r) {
   j["platform"] = st.platform ? nlohmann::json(hex(st.platform)) : nlohmann::json(nullptr);
   j["execfn"] = hex(st.execfn);
   j["mm"] = mm_json(r.mm);
-  j["profile"] = profile_json(r.profile);
+  j["profile"] = profile_json(r.profile, r.host);
   return j;
 }
 

@@ -101,8 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!(options & 2)) req.argv = {"/exe", "arg"};
   req.envp = {"A=1"};
   req.profile = sim::default_profile();
-  if (options & 4) req.profile.host.stack_rlimit = sim::kRlimInfinity;
-  if (options & 8) req.profile.host.vdso_block.clear();
+  if (options & 4) req.host.stack_rlimit = sim::kRlimInfinity;
+  if (options & 8) req.profile.vdso_block.clear();
   req.randomize = options & 1;
   req.seed = seed;
   req.record_steps = true;

@@ -5,6 +5,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 
 #include <cstdio>
 #include <cstring>
@@ -28,10 +29,12 @@ bool read_file(const char* path, std::string* out) {
 
 }  // namespace
 
-bool probe_host(sim::KernelProfile* profile, std::string* note) {
-  sim::HostValues& h = profile->host;
+bool probe_host(HostProbe* out, std::string* note) {
+  sim::HostState& h = out->host;
   bool ok = true;
   h.source = "host";
+  struct utsname u;
+  if (uname(&u) == 0) out->release = u.release;
 
   // The auxv order and values of this process are what the kernel gives every 64-bit task.
   std::string auxv;
@@ -48,8 +51,8 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
         case 26: h.hwcap2 = value; break;
         case 51: h.minsigstksz = value; break;
         case 17: h.clktck = value; break;
-        case 27: h.rseq_feature_size = value; break;
-        case 28: h.rseq_align = value; break;
+        case 27: out->measured.rseq_feature_size = value; break;
+        case 28: out->measured.rseq_align = value; break;
         case 11: h.uid = value; break;
         case 12: h.euid = value; break;
         case 13: h.gid = value; break;
@@ -71,7 +74,8 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
     std::vector<uint64_t> filtered;
     for (uint64_t t : order)
       if (t != 2) filtered.push_back(t);
-    profile->auxv_order = filtered;
+    out->measured.auxv_order = filtered;
+    out->measured.valid = true;
   } else {
     ok = false;
     *note += "cannot read /proc/self/auxv; ";
@@ -106,10 +110,11 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
       prev_end = e;
     }
     if (!block.empty() && vdso_start) {
-      h.vdso_block = block;
-      h.vdso_text_offset = vdso_start - block_start;
+      out->config.vdso_block = block;
+      out->config.vdso_text_offset = vdso_start - block_start;
     }
-    profile->vsyscall = saw_vsyscall;
+    // xonly and emulate look the same in /proc/PID/maps (--xp); none has no line.
+    out->config.vsyscall = saw_vsyscall ? sim::VsyscallMode::xonly : sim::VsyscallMode::none;
   } else {
     ok = false;
     *note += "cannot read /proc/self/maps; ";
@@ -123,22 +128,22 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
     h.data_rlimit = rl.rlim_cur == RLIM_INFINITY ? sim::kRlimInfinity : rl.rlim_cur;
 
   std::string v;
-  if (read_file("/proc/sys/vm/mmap_min_addr", &v)) profile->mmap_min_addr = std::stoull(v);
+  if (read_file("/proc/sys/vm/mmap_min_addr", &v)) h.mmap_min_addr = std::stoull(v);
   // The randomisation sysctls: arch_rnd() masks with vm.mmap_rnd_bits; brk is randomised only
   // with kernel.randomize_va_space = 2.
   if (read_file("/proc/sys/vm/mmap_rnd_bits", &v) && !v.empty())
-    profile->mmap_rnd_bits = std::stoull(v);
+    h.mmap_rnd_bits = std::stoull(v);
   if (read_file("/proc/sys/kernel/randomize_va_space", &v) && !v.empty())
-    profile->randomize_va_space = std::stoull(v);
+    h.randomize_va_space = std::stoull(v);
   // The effective floor is max(sysctl, CONFIG_LSM_MMAP_MIN_ADDR): ask the kernel where a
   // hint of one page lands (round_hint_to_min() lifts it to the floor).
   {
-    const uint64_t page = profile->page_size;
+    const uint64_t page = 4096;
     void* p = mmap(reinterpret_cast<void*>(page), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
                    -1, 0);
     if (p != MAP_FAILED) {
       uint64_t at = reinterpret_cast<uint64_t>(p);
-      if (at > profile->mmap_min_addr && at <= (1ull << 20)) profile->mmap_min_addr = at;
+      if (at > h.mmap_min_addr && at <= (1ull << 20)) h.mmap_min_addr = at;
       munmap(p, page);
     }
   }
@@ -155,7 +160,17 @@ bool probe_host(sim::KernelProfile* profile, std::string* note) {
       if (key == "MemTotal:") total_kb = n;
       if (key == "SwapTotal:") swap_kb = n;
     }
-    h.commit_limit_pages = (total_kb + swap_kb) * 1024 / profile->page_size;
+    h.commit_limit_pages = (total_kb + swap_kb) * 1024 / 4096;
+  }
+  // 5-level paging: a hint above the 47-bit window is honoured only with LA57
+  // (arch_get_unmapped_area_topdown(): addr > DEFAULT_MAP_WINDOW widens the limit).
+  {
+    void* want = reinterpret_cast<void*>(uint64_t(1) << 50);
+    void* p = mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+      out->config.paging = reinterpret_cast<uint64_t>(p) >= (uint64_t(1) << 47) ? 5 : 4;
+      munmap(p, 4096);
+    }
   }
   return ok;
 }

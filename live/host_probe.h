@@ -5,11 +5,19 @@
 #include <string>
 
 #include "sim/profile.h"
+#include "sim/target.h"
 
 namespace execmap::live {
 
-// Fills profile->host (and vsyscall / mmap_min_addr) from the running kernel. Returns false
-// and leaves the defaults where a value cannot be read; *note says which.
-bool probe_host(sim::KernelProfile* profile, std::string* note);
+struct HostProbe {
+  sim::HostState host;             // CPU values, credentials, rlimits, sysctls
+  std::string release;             // uname -r of the running kernel
+  sim::KernelConfig config;        // vsyscall, paging and the vdso block as this kernel shows them
+  sim::KernelMeasurement measured; // its auxv order and kernel-provided AT_RSEQ_* values
+};
+
+// Reads this machine. Returns false and leaves the defaults where a value cannot be read;
+// *note says which.
+bool probe_host(HostProbe* out, std::string* note);
 
 }  // namespace execmap::live

@@ -15,6 +15,32 @@ extern char** environ;
 namespace execmap::live {
 namespace {
 
+// The glibc-hwcaps subdirectories this CPU supports, best first: glibc 2.36
+// sysdeps/x86_64/dl-hwcaps-subdirs.c tests the x86-64-v2/v3/v4 ISA levels in that order.
+std::vector<std::string> host_glibc_hwcaps() {
+  std::vector<std::string> v;
+  __builtin_cpu_init();
+  // The level names themselves are a GCC-only spelling; these are the features that both
+  // GCC and clang 14 can test (CX16, LAHF, LZCNT, MOVBE, F16C and OSXSAVE are not checked).
+  bool v2 = __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse3") &&
+            __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("sse4.1") &&
+            __builtin_cpu_supports("sse4.2");
+  bool v3 = v2 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
+            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+            __builtin_cpu_supports("fma");
+  bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl");
+  if (v4) v.push_back("x86-64-v4");
+  if (v3) v.push_back("x86-64-v3");
+  if (v2) v.push_back("x86-64-v2");
+  return v;
+}
+
+}  // namespace
+
+namespace {
+
 constexpr size_t kMaxOutput = 1 << 20;
 
 std::string unquote(const std::string& v) {
@@ -106,6 +132,22 @@ std::optional<sim::RtldConfig> probe_rtld(const std::string& ldso, const sim::Rt
   std::optional<sim::RtldConfig> c = rtld_config_from_diagnostics(out, base);
   if (!c) *why = ldso + " --list-diagnostics printed no usable dl_platform/dl_hwcap values";
   return c;
+}
+
+sim::RtldConfig HostRtld::config_for(const sim::ExecResult& r) const {
+  sim::RtldConfig c;
+  c.platform = r.host.platform;
+  c.glibc_hwcaps = host_glibc_hwcaps();
+  if (r.host.source == "host" && r.objects.size() > 1) {
+    std::string why;
+    if (auto p = probe_rtld(r.objects[1].id.path, c, &why)) return *p;
+  }
+  return c;
+}
+
+std::string HostRtld::cwd() const {
+  char cwd[4096];
+  return getcwd(cwd, sizeof cwd) ? std::string(cwd) : std::string("/");
 }
 
 }  // namespace execmap::live

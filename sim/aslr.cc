@@ -126,8 +126,8 @@ struct Term {
 
 class Model {
  public:
-  Model(const ExecRequest& req, const loader::FileSystem& fs, EntropyResult& out)
-      : req_(req), fs_(fs), out_(out) {}
+  Model(const ExecRequest& req, const Pipeline& pipeline, EntropyResult& out)
+      : req_(req), pipeline_(pipeline), out_(out) {}
 
   void run() {
     Draws zero{};
@@ -135,7 +135,7 @@ class Model {
     ExecRequest q = req_;
     q.random = &rnd;
     q.record_steps = false;
-    out_.base = simulate_exec(q, fs_);
+    out_.base = pipeline_.predict(q);
     ++out_.evaluations;
     if (!out_.base.ok()) {
       out_.error = out_.base.error;
@@ -216,7 +216,7 @@ class Model {
     ExecRequest q = req_;
     q.random = &rnd;
     q.record_steps = false;
-    ExecResult r = simulate_exec(q, fs_);
+    ExecResult r = pipeline_.predict(q);
     ++out_.evaluations;
     Eval e;
     e.ok = r.ok();
@@ -441,7 +441,7 @@ class Model {
   }
 
   const ExecRequest& req_;
-  const loader::FileSystem& fs_;
+  const Pipeline& pipeline_;
   EntropyResult& out_;
   std::map<Draws, Eval> cache_;
   std::array<std::optional<uint64_t>, kDrawCount> ranges_{};
@@ -452,9 +452,9 @@ class Model {
 
 }  // namespace
 
-EntropyResult entropy_model(const ExecRequest& req, const loader::FileSystem& fs) {
+EntropyResult entropy_model(const ExecRequest& req, const Pipeline& pipeline) {
   EntropyResult out;
-  Model m(req, fs, out);
+  Model m(req, pipeline, out);
   m.run();
   return out;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "loader/exec_file.h"
+#include "sim/pipeline.h"
 #include "sim/exec.h"
 
 namespace execmap::sim {
@@ -127,6 +128,6 @@ struct EntropyResult {
 //    by the grid size (count_exact false).
 //  * tied_to: a region whose distance to an earlier-placed region is the same in every
 //    evaluation (the vdso below the interpreter, the interpreter below mmap_base).
-EntropyResult entropy_model(const ExecRequest& req, const loader::FileSystem& fs);
+EntropyResult entropy_model(const ExecRequest& req, const Pipeline& pipeline);
 
 }  // namespace execmap::sim

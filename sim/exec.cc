@@ -21,10 +21,12 @@ constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
 class ExecSim {
  public:
   ExecSim(const ExecRequest& req, const loader::FileSystem& fs, ExecResult& r)
-      : req_(req), fs_(fs), P_(req.profile), r_(r), seeded_(req.seed),
+      : req_(req), fs_(fs), P_(req.profile), H_(req.host), r_(r), seeded_(req.seed),
         rnd_(req.random ? req.random : &seeded_), page_(P_.page_size),
-        vm_(P_, r_.mm_vmas, r_.mm) {
+        vm_(P_, H_, r_.mm_vmas, r_.mm) {
     r_.profile = P_;
+    r_.host = H_;
+    r_.warnings = req.warnings;
     r_.mm_vmas = AddressSpace(P_.page_size, P_.stack_guard_gap);
   }
 
@@ -113,8 +115,8 @@ class ExecSim {
     // clears those personality bits, ADDR_NO_RANDOMIZE among them: setarch -R has no effect.
     const loader::FileIdentity& fid = file_->identity();
     bool setid = (fid.mode & 04000) || (fid.mode & 02010) == 02010;
-    if (setid && !fid.nosuid_mount && !P_.host.no_new_privs && !randomize_ &&
-        P_.randomize_va_space != 0) {
+    if (setid && !fid.nosuid_mount && !H_.no_new_privs && !randomize_ &&
+        H_.randomize_va_space != 0) {
       randomize_ = true;
       r_.aslr_forced = std::string(fid.mode & 04000 ? "set-user-ID" : "set-group-ID") +
                        " program: the kernel clears ADDR_NO_RANDOMIZE (PER_CLEAR_ON_SETID), so "
@@ -137,7 +139,7 @@ class ExecSim {
     // bprm_stack_limits(): 3/4 of _STK_LIM, at most 1/4 of the stack rlimit, at least ARG_MAX,
     // less the pointers the tables will need.
     uint64_t limit = P_.stk_lim / 4 * 3;
-    limit = std::min(limit, P_.host.stack_rlimit / 4);
+    limit = std::min(limit, H_.stack_rlimit / 4);
     limit = std::max(limit, P_.arg_max);
     uint64_t ptr_size = (std::max<uint64_t>(argv_.size(), 1) + envp_.size()) * sizeof(uint64_t);
     if (limit <= ptr_size)
@@ -352,14 +354,14 @@ class ExecSim {
   // PIE load bias (arch_mmap_rnd() in load_elf_binary).
   uint64_t arch_mmap_rnd(Draw d) {
     if (!randomize_) return 0;
-    return rnd_->draw(d, 1ull << P_.mmap_rnd_bits) * page_;
+    return rnd_->draw(d, 1ull << H_.mmap_rnd_bits) * page_;
   }
   uint64_t stack_maxrandom_size() const {
     return randomize_ ? P_.stack_rnd_range - page_ : 0;
   }
   void setup_new_exec() {
     uint64_t rnd = arch_mmap_rnd(Draw::MmapBase);
-    uint64_t gap = P_.host.stack_rlimit;
+    uint64_t gap = H_.stack_rlimit;
     uint64_t pad = stack_maxrandom_size() + P_.stack_guard_gap;
     if (gap + pad > gap) gap += pad;  // "Values close to RLIM_INFINITY can overflow."
     uint64_t gap_min = P_.mmap_gap_min, gap_max = P_.task_size / 6 * 5;
@@ -368,8 +370,8 @@ class ExecSim {
     r_.mm.mmap_base = page_align(P_.task_size - gap - rnd, page_);
     record("setup_new_exec", "arch_pick_mmap_layout",
            {"mmap_base = " + hex(r_.mm.mmap_base) + " (stack rlimit " +
-            (P_.host.stack_rlimit == kRlimInfinity ? std::string("unlimited")
-                                                   : std::to_string(P_.host.stack_rlimit)) +
+            (H_.stack_rlimit == kRlimInfinity ? std::string("unlimited")
+                                                   : std::to_string(H_.stack_rlimit)) +
             ")"});
   }
 
@@ -387,7 +389,7 @@ class ExecSim {
     }
     uint64_t vm_end = P_.stack_top;
     uint64_t vm_start = page_start(bprm_p_, page_);
-    if (stack_top < P_.mmap_min_addr || vm_end - vm_start >= stack_top - P_.mmap_min_addr)
+    if (stack_top < H_.mmap_min_addr || vm_end - vm_start >= stack_top - H_.mmap_min_addr)
       return fail_kill(ENOMEM, "setup_arg_pages", "the argument pages do not fit below the stack top");
     uint64_t shift = vm_end - stack_top;
     bprm_p_ -= shift;
@@ -396,7 +398,7 @@ class ExecSim {
     vm_end -= shift;
     r_.mm.arg_start = bprm_p_;
     uint64_t stack_size = vm_end - vm_start;
-    uint64_t rlim = P_.host.stack_rlimit & ~(page_ - 1);
+    uint64_t rlim = H_.stack_rlimit & ~(page_ - 1);
     uint64_t expand = std::min(rlim, stack_size + P_.stack_expand);
     uint64_t stack_base = vm_end - expand;
     if (stack_base < vm_start) vm_start = stack_base;
@@ -687,13 +689,13 @@ class ExecSim {
   // ---- map_vdso() (arch/x86/entry/vdso/vma.c) ---------------------------------------------
   bool map_vdso() {
     uint64_t total = 0;
-    for (const auto& s : P_.host.vdso_block) total += s.size;
+    for (const auto& s : P_.vdso_block) total += s.size;
     if (!total) return true;
     MapResult a = vm_.get_unmapped_area(false, 0, total, 0, 0);
     if (!a.ok) return fail_kill(a.err, "map_vdso", "no room for the vdso");
     uint64_t at = a.addr;
     std::vector<std::string> notes;
-    for (const auto& s : P_.host.vdso_block) {
+    for (const auto& s : P_.vdso_block) {
       Vma v;
       v.start = at;
       v.end = at + s.size;
@@ -705,7 +707,7 @@ class ExecSim {
       notes.push_back(s.name + " " + hex(v.start) + "-" + hex(v.end));
       at += s.size;
     }
-    vdso_base_ = a.addr + P_.host.vdso_text_offset;
+    vdso_base_ = a.addr + P_.vdso_text_offset;
     record("map_vdso", "map_vdso", notes);
     return true;
   }
@@ -721,7 +723,7 @@ class ExecSim {
     in.envp = envp_;
     in.filename = req_.filename;
     in.execfn = exec_p_;
-    in.platform = P_.host.platform;
+    in.platform = H_.platform;
     in.align_random = randomize_ ? rnd_->draw(Draw::TablesAlign, P_.stack_sub_page_rnd) : 0;
     rnd_->fill_bytes(in.random_bytes, sizeof in.random_bytes);
     // The auxv in the profile's order; AT_RANDOM and AT_PLATFORM are filled by the builder.
@@ -729,29 +731,29 @@ class ExecSim {
       AuxEntry e{type, 0};
       switch (type) {
         case elf::AT_SYSINFO_EHDR: e.value = vdso_base_; break;
-        case elf::AT_MINSIGSTKSZ: e.value = P_.host.minsigstksz; break;
-        case elf::AT_HWCAP: e.value = P_.host.hwcap; break;
+        case elf::AT_MINSIGSTKSZ: e.value = H_.minsigstksz; break;
+        case elf::AT_HWCAP: e.value = H_.hwcap; break;
         case elf::AT_PAGESZ: e.value = page_; break;
-        case elf::AT_CLKTCK: e.value = P_.host.clktck; break;
+        case elf::AT_CLKTCK: e.value = H_.clktck; break;
         case elf::AT_PHDR: e.value = r_.phdr_addr; break;
         case elf::AT_PHENT: e.value = elf::kPhdrSize; break;
         case elf::AT_PHNUM: e.value = ehdr_.e_phnum; break;
         case elf::AT_BASE: e.value = r_.interp_base.value_or(0); break;
         case elf::AT_FLAGS: e.value = 0; break;
         case elf::AT_ENTRY: e.value = r_.entry; break;
-        case elf::AT_UID: e.value = P_.host.uid; break;
-        case elf::AT_EUID: e.value = P_.host.euid; break;
-        case elf::AT_GID: e.value = P_.host.gid; break;
-        case elf::AT_EGID: e.value = P_.host.egid; break;
-        case elf::AT_SECURE: e.value = P_.host.secure; break;
-        case elf::AT_HWCAP2: e.value = P_.host.hwcap2; break;
+        case elf::AT_UID: e.value = H_.uid; break;
+        case elf::AT_EUID: e.value = H_.euid; break;
+        case elf::AT_GID: e.value = H_.gid; break;
+        case elf::AT_EGID: e.value = H_.egid; break;
+        case elf::AT_SECURE: e.value = H_.secure; break;
+        case elf::AT_HWCAP2: e.value = H_.hwcap2; break;
         case elf::AT_EXECFN: e.value = exec_p_; break;
-        case elf::AT_RSEQ_FEATURE_SIZE: e.value = P_.host.rseq_feature_size; break;
-        case elf::AT_RSEQ_ALIGN: e.value = P_.host.rseq_align; break;
+        case elf::AT_RSEQ_FEATURE_SIZE: e.value = H_.rseq_feature_size.value_or(P_.rseq_feature_size); break;
+        case elf::AT_RSEQ_ALIGN: e.value = H_.rseq_align.value_or(P_.rseq_align); break;
         default: break;
       }
-      if (type == elf::AT_SYSINFO_EHDR && P_.host.vdso_block.empty()) continue;
-      if (type == elf::AT_PLATFORM && P_.host.platform.empty()) continue;
+      if (type == elf::AT_SYSINFO_EHDR && P_.vdso_block.empty()) continue;
+      if (type == elf::AT_PLATFORM && H_.platform.empty()) continue;
       in.auxv.push_back(e);
     }
     r_.stack = build_stack(in);
@@ -788,7 +790,7 @@ class ExecSim {
     }
     r_.mm.start_brk = r_.mm.brk = page_align(elf_brk, page_);
     // "(current->flags & PF_RANDOMIZE) && (snapshot_randomize_va_space > 1)"
-    if (randomize_ && P_.randomize_va_space > 1) {
+    if (randomize_ && H_.randomize_va_space > 1) {
       if (!brk_moved) r_.mm.start_brk = r_.mm.brk = r_.mm.brk + page_;
       // arch_randomize_brk() -> randomize_page(mm->brk, SZ_1G)
       uint64_t start = r_.mm.brk, range = P_.brk_rnd_range;
@@ -814,6 +816,7 @@ class ExecSim {
   bool randomize_ = req_.randomize;  // PF_RANDOMIZE; a set-ID program forces it on
   const loader::FileSystem& fs_;
   const KernelProfile& P_;
+  const HostState& H_;
   ExecResult& r_;
   SeededRandom seeded_;
   RandomSource* rnd_;
@@ -853,7 +856,6 @@ ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs) {
   ExecResult r;
   ExecSim sim(req, fs, r);
   sim.run();
-  if (r.ok() && req.after_exec) req.after_exec(r);
   return r;
 }
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +88,7 @@ struct StartInfo {
   struct Object {
     std::string name;  // the DT_NEEDED name it was loaded by ("" for the program)
     std::string path;  // l_name
+    int index = -1;    // its index in ld.so's resolution (RtldResult::objects)
     uint64_t base = 0, start = 0, end = 0;  // l_addr and the mapped span
     uint64_t align = 0;                     // the largest PT_LOAD p_align
   };
@@ -98,24 +98,30 @@ struct StartInfo {
   std::vector<std::string> notes;
 };
 
+// The point in time a prediction describes.
+enum class Stage { exec, start };
+
 struct ExecRequest {
   std::string filename;              // PATH exactly as given to execve()
   std::vector<std::string> argv, envp;
-  KernelProfile profile;
+  KernelProfile profile;             // the kernel: profile_for(target) (sim/target.h)
+  HostState host;                    // the machine and the caller
   bool randomize = false;            // PF_RANDOMIZE with randomize_va_space = 2
   uint64_t seed = 0;
   // Where the random draws come from (not owned); nullptr: SeededRandom(seed) (sim/aslr.h).
   RandomSource* random = nullptr;
   bool record_steps = false;
-  // Runs on a successful result before simulate_exec() returns: --stage start adds ld.so's
-  // work here, so every view and the entropy model see the same stage.
-  std::function<void(struct ExecResult&)> after_exec;
+  // exec: at the first instruction after execve(); start: at AT_ENTRY, after ld.so
+  // (sim/pipeline.h runs the second stage; simulate_exec() alone is the first).
+  Stage stage = Stage::exec;
+  std::vector<std::string> warnings;  // about the target (an unmodelled kernel version)
 };
 
 struct ExecResult {
   ExecError error;
   bool ok() const { return error.kind == ExecError::Kind::None; }
   KernelProfile profile;
+  HostState host;
   AddressSpace mm_vmas;
   std::vector<loader::FileIdentity> files;  // vm_file instances, indexed by Vma::file
   std::vector<LoadedObject> objects;        // [0] exe, [1] interp if any
@@ -130,6 +136,7 @@ struct ExecResult {
   std::vector<Step> steps;
   std::optional<StartInfo> start;  // set by --stage start
   std::string aslr_forced;         // why the kernel randomizes although ASLR was asked off
+  std::vector<std::string> warnings;  // ExecRequest::warnings
 };
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,30 +19,39 @@ struct SpecialMapping {
   uint32_t prot = 0;  // PROT_* bits
 };
 
-// Values that depend on the machine, not on the kernel version: read from /proc/self/auxv,
-// /proc/self/maps and getrlimit() on Linux, or taken from the default profile.
-struct HostValues {
-  std::string source = "default";  // "host" or "default"
+// Values that depend on the machine and the caller, not on the kernel: the CPU, the
+// credentials, the rlimits and the sysctls. live/host_probe.cc fills them from this machine;
+// a capture or --host-value can give them too. They never overwrite a KernelProfile field.
+struct HostState {
+  std::string source = "default";  // "host", "default", "capture" or "vm"
+  // CPU values.
   uint64_t hwcap = 0x178bfbff;     // ELF_HWCAP: CPUID 1 EDX (arch/x86/include/asm/elf.h)
   uint64_t hwcap2 = 0x2;           // ELF_HWCAP2: HWCAP2_FSGSBASE
   uint64_t minsigstksz = 3376;     // get_sigframe_size() (arch/x86/kernel/signal.c), XSAVE size
   uint64_t clktck = 100;           // CLOCKS_PER_SEC = USER_HZ
   std::string platform = "x86_64"; // ELF_PLATFORM = utsname()->machine
-  uint64_t rseq_feature_size = 28; // offsetof(struct rseq, end) (create_elf_tables)
-  uint64_t rseq_align = 32;        // __alignof__(struct rseq)
+  // Explicit --host-value overrides of the kernel-provided AT_RSEQ_* values (none by default:
+  // the kernel version decides them, KernelProfile::rseq_*).
+  std::optional<uint64_t> rseq_feature_size, rseq_align;
+  // Credentials.
   uint64_t uid = 0, euid = 0, gid = 0, egid = 0;
   uint64_t secure = 0;             // bprm->secureexec
   uint64_t no_new_privs = 0;       // PR_SET_NO_NEW_PRIVS of the caller: set-ID bits then ignored
+  // Resource limits.
   uint64_t stack_rlimit = 8ull << 20;  // RLIMIT_STACK rlim_cur (bprm->rlim_stack)
   uint64_t data_rlimit = kRlimInfinity;  // RLIMIT_DATA rlim_cur (check_data_rlimit in brk)
+  // Sysctls.
+  // mmap_min_addr: max(vm.mmap_min_addr, CONFIG_LSM_MMAP_MIN_ADDR) (security/min_addr.c
+  // update_mmap_min_addr()); 65536 on Debian's kernel config, measured by the host probe.
+  uint64_t mmap_min_addr = 65536;
+  // kernel.randomize_va_space: 2 randomises brk too (load_elf_binary), 1 all but brk, 0 none.
+  uint64_t randomize_va_space = 2;
+  // vm.mmap_rnd_bits (CONFIG_ARCH_MMAP_RND_BITS = 28): arch_rnd() for mmap_base and the PIE bias.
+  uint64_t mmap_rnd_bits = 28;
   // vm.overcommit_memory and, for mode 0, totalram_pages() + total_swap_pages: the largest
   // single charge __vm_enough_memory() allows (MemTotal + SwapTotal of /proc/meminfo).
   uint64_t overcommit_memory = 0;
   uint64_t commit_limit_pages = 0;  // 0: unknown, no limit applied
-  // map_vdso(): [vvar] 4 pages, [vvar_vclock] 2 pages, [vdso] 2 pages on 6.18 x86_64.
-  std::vector<SpecialMapping> vdso_block = {
-      {"[vvar]", 0x4000, 1}, {"[vvar_vclock]", 0x2000, 1}, {"[vdso]", 0x2000, 5}};
-  uint64_t vdso_text_offset = 0x6000;  // offset of [vdso] inside the block (AT_SYSINFO_EHDR)
 };
 
 struct KernelProfile {
@@ -77,20 +87,15 @@ struct KernelProfile {
   // 1171 give ENOEXEC.)
   uint64_t phdr_table_max = 65536;
   bool phdr_table_max_page = false;
-  // mmap_min_addr: max(vm.mmap_min_addr, CONFIG_LSM_MMAP_MIN_ADDR) (security/min_addr.c
-  // update_mmap_min_addr()); 65536 on Debian's kernel config, measured by the host probe.
-  uint64_t mmap_min_addr = 65536;
-  // Randomisation (arch/x86/mm/mmap.c, mm/util.c, arch/x86/kernel/process.c):
-  // kernel.randomize_va_space: 2 randomises brk too (load_elf_binary), 1 all but brk, 0 none.
-  uint64_t randomize_va_space = 2;
-  // vm.mmap_rnd_bits (CONFIG_ARCH_MMAP_RND_BITS = 28): arch_rnd() for mmap_base and the PIE bias.
-  uint64_t mmap_rnd_bits = 28;
+  // Randomisation (arch/x86/mm/mmap.c, mm/util.c, arch/x86/kernel/process.c); the sysctls
+  // (randomize_va_space, mmap_rnd_bits) are HostState.
   // randomize_stack_top(): STACK_RND_MASK 0x3fffff pages, i.e. 16 GiB - 4 KiB of range.
   uint64_t stack_rnd_range = 16ull << 30;
   // arch_randomize_brk(): randomize_page(mm->brk, SZ_1G).
   uint64_t brk_rnd_range = 1ull << 30;
   uint64_t stack_sub_page_rnd = 8192;  // arch_align_stack(): get_random_u32_below(8192)
-  // [vsyscall] (arch/x86/entry/vsyscall/vsyscall_64.c), shown for 64-bit tasks.
+  // [vsyscall] (arch/x86/entry/vsyscall/vsyscall_64.c), shown for 64-bit tasks unless the
+  // build or boot option is vsyscall=none (KernelConfig::vsyscall).
   bool vsyscall = true;
   uint64_t vsyscall_start = 0xffffffffff600000;
   uint64_t vsyscall_end = 0xffffffffff601000;
@@ -100,11 +105,24 @@ struct KernelProfile {
   // create_elf_tables(): auxv entries in emission order (ARCH_DLINFO first on x86_64).
   std::vector<uint64_t> auxv_order = {33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9,
                                       11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28};
-  HostValues host;
+  // map_vdso(): [vvar] 4 pages, [vvar_vclock] 2 pages, [vdso] 2 pages on 6.18 x86_64
+  // (vdso_image_64.size and VDSO_NR_PAGES of the build); a measured block replaces it.
+  std::vector<SpecialMapping> vdso_block = {
+      {"[vvar]", 0x4000, 1}, {"[vvar_vclock]", 0x2000, 1}, {"[vdso]", 0x2000, 5}};
+  uint64_t vdso_text_offset = 0x6000;  // offset of [vdso] inside the block (AT_SYSINFO_EHDR)
+  // create_elf_tables(): AT_RSEQ_FEATURE_SIZE = offsetof(struct rseq, end) and AT_RSEQ_ALIGN =
+  // __alignof__(struct rseq) (include/uapi/linux/rseq.h of the version).
+  uint64_t rseq_feature_size = 28;
+  uint64_t rseq_align = 32;
+  // The target this profile was folded for (sim/target.h): "6.18", "x86_64", its options.
+  std::string kernel = "6.18";
+  std::string arch = "x86_64";
+  std::string vsyscall_mode = "xonly";
+  unsigned paging = 4;
 };
 
 // The documented default profile (no host reading): Linux 6.18 x86_64 as measured on the
-// reference machine.
+// reference machine; the same as profile_for() of 6.18 (sim/target.h).
 KernelProfile default_profile();
 
 }  // namespace execmap::sim

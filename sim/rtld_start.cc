@@ -53,7 +53,7 @@ struct ObjectFacts {
 class Replay {
  public:
   Replay(ExecResult& r, const RtldResult& libs, const RtldConfig& cfg, bool record)
-      : r_(r), libs_(libs), cfg_(cfg), record_(record), vm_(r.profile, r.mm_vmas, r.mm),
+      : r_(r), libs_(libs), cfg_(cfg), record_(record), vm_(r.profile, r.host, r.mm_vmas, r.mm),
         page_(r.profile.page_size) {}
 
   StartResult run() {

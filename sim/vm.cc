@@ -20,7 +20,7 @@ MapResult VmOps::arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags)
     }
   }
   // vm_unmapped_area() never goes below mmap_min_addr.
-  uint64_t low = std::max(page, page_align(P_.mmap_min_addr, page));
+  uint64_t low = std::max(page, page_align(H_.mmap_min_addr, page));
   if (auto a = as_.unmapped_area_topdown(len, low, mm_.mmap_base)) return MapResult::at(*a);
   // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
   if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size))
@@ -67,8 +67,8 @@ MapResult VmOps::get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, ui
 bool VmOps::enough_memory(uint64_t bytes) const {
   // __vm_enough_memory() with vm.overcommit_memory = 0 (OVERCOMMIT_GUESS): one request may
   // not exceed total RAM plus swap.
-  if (P_.host.overcommit_memory != 0 || !P_.host.commit_limit_pages) return true;
-  return bytes / P_.page_size <= P_.host.commit_limit_pages;
+  if (H_.overcommit_memory != 0 || !H_.commit_limit_pages) return true;
+  return bytes / P_.page_size <= H_.commit_limit_pages;
 }
 
 MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags,
@@ -87,7 +87,7 @@ MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, u
   if (!fixed && addr) {
     // round_hint_to_min()
     addr = page_start(addr, page);
-    if (addr < P_.mmap_min_addr) addr = page_align(P_.mmap_min_addr, page);
+    if (addr < H_.mmap_min_addr) addr = page_align(H_.mmap_min_addr, page);
   }
   MapResult a = get_unmapped_area(file >= 0, addr, alen, off, flags);
   if (!a.ok) return a;
@@ -198,8 +198,8 @@ uint64_t VmOps::brk(uint64_t newbrk_req) {
   // !CONFIG_COMPAT_BRK: the break may not go below start_brk.
   if (brk < mm_.start_brk) return origbrk;
   // check_data_rlimit()
-  if (P_.host.data_rlimit != kRlimInfinity &&
-      (brk - mm_.start_brk) + (mm_.end_data - mm_.start_data) > P_.host.data_rlimit)
+  if (H_.data_rlimit != kRlimInfinity &&
+      (brk - mm_.start_brk) + (mm_.end_data - mm_.start_data) > H_.data_rlimit)
     return origbrk;
   uint64_t newbrk = page_align(brk, page);
   uint64_t oldbrk = page_align(mm_.brk, page);

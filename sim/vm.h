@@ -28,7 +28,8 @@ enum MapFlag : uint32_t {
 
 class VmOps {
  public:
-  VmOps(const KernelProfile& p, AddressSpace& as, MmFields& mm) : P_(p), as_(as), mm_(mm) {}
+  VmOps(const KernelProfile& p, const HostState& h, AddressSpace& as, MmFields& mm)
+      : P_(p), H_(h), as_(as), mm_(mm) {}
 
   // arch_get_unmapped_area_topdown() for x86_64, with the hint and MAP_FIXED paths.
   MapResult arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags) const;
@@ -53,6 +54,7 @@ class VmOps {
   bool enough_memory(uint64_t bytes) const;
   bool splits_special(uint64_t start, uint64_t end) const;
   const KernelProfile& P_;
+  const HostState& H_;
   AddressSpace& as_;
   MmFields& mm_;
 };

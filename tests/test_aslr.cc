@@ -10,6 +10,7 @@
 #include "loader/hardening.h"
 #include "memfs.h"
 #include "sim/aslr.h"
+#include "sim/pipeline.h"
 
 using namespace execmap;
 using execmap::testing::ElfSpec;
@@ -121,7 +122,7 @@ void check_vdso_below(const sim::ExecResult& r, uint64_t next_start) {
 
 TEST_CASE("20 seeded ASLR layouts of a PIE stay inside the entropy model", "[aslr]") {
   auto fs = pie_fs();
-  sim::EntropyResult m = sim::entropy_model(request("/pie", true), fs);
+  sim::EntropyResult m = sim::entropy_model(request("/pie", true), sim::Pipeline(fs, nullptr));
   REQUIRE(m.ok());
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     INFO("seed " << seed);
@@ -157,7 +158,7 @@ TEST_CASE("the same seed gives the same layout; another seed another one", "[asl
 
 TEST_CASE("entropy of a PIE follows the kernel's arithmetic", "[aslr]") {
   auto fs = pie_fs();
-  sim::EntropyResult m = sim::entropy_model(request("/pie", true), fs);
+  sim::EntropyResult m = sim::entropy_model(request("/pie", true), sim::Pipeline(fs, nullptr));
   REQUIRE(m.ok());
   const auto& exe = region(m, "exe");
   // ELF_ET_DYN_BASE (0x555555554aaa) + arch_mmap_rnd(), page aligned.
@@ -190,7 +191,7 @@ TEST_CASE("entropy of a PIE follows the kernel's arithmetic", "[aslr]") {
 
 TEST_CASE("a 2 MiB-aligned PIE keeps 2 MiB alignment: 2^19 + 1 bias values", "[aslr]") {
   auto fs = pie_fs(0x200000);
-  sim::EntropyResult m = sim::entropy_model(request("/pie", true), fs);
+  sim::EntropyResult m = sim::entropy_model(request("/pie", true), sim::Pipeline(fs, nullptr));
   REQUIRE(m.ok());
   const auto& exe = region(m, "exe");
   CHECK(exe.align == 0x200000);
@@ -208,7 +209,7 @@ TEST_CASE("a 2 MiB-aligned PIE keeps 2 MiB alignment: 2^19 + 1 bias values", "[a
 
 TEST_CASE("a static ET_EXEC: exe fixed, vdso directly below mmap_base", "[aslr]") {
   auto fs = pie_fs();
-  sim::EntropyResult m = sim::entropy_model(request("/static", true), fs);
+  sim::EntropyResult m = sim::entropy_model(request("/static", true), sim::Pipeline(fs, nullptr));
   REQUIRE(m.ok());
   CHECK(region(m, "exe").count == 1);
   CHECK(region(m, "exe").bits == 0);
@@ -227,7 +228,7 @@ TEST_CASE("a static ET_EXEC: exe fixed, vdso directly below mmap_base", "[aslr]"
 
 TEST_CASE("with ASLR off every region is fixed", "[aslr]") {
   auto fs = pie_fs();
-  sim::EntropyResult m = sim::entropy_model(request("/pie", false), fs);
+  sim::EntropyResult m = sim::entropy_model(request("/pie", false), sim::Pipeline(fs, nullptr));
   REQUIRE(m.ok());
   for (const auto& r : m.regions) {
     INFO(r.name);
@@ -244,7 +245,7 @@ TEST_CASE("golden PIE and static programs: 20 seeds inside the model", "[aslr][g
   for (const char* name : {"hello-pie", "hello-static"}) {
     std::string path = std::string(EXECMAP_GOLDEN_DIR) + "/bin/" + name;
     INFO(path);
-    sim::EntropyResult m = sim::entropy_model(request(path, true), fs);
+    sim::EntropyResult m = sim::entropy_model(request(path, true), sim::Pipeline(fs, nullptr));
     REQUIRE(m.ok());
     for (uint64_t seed = 1; seed <= 20; ++seed) {
       INFO("seed " << seed);

@@ -3,6 +3,7 @@
 // come from the capture's own auxv and maps, and each file's identity from its maps lines.
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -13,6 +14,8 @@
 #include "loader/exec_file.h"
 #include "loader/lib_files.h"
 #include "sim/exec.h"
+#include "sim/pipeline.h"
+#include "sim/target.h"
 
 using namespace execmap;
 
@@ -130,6 +133,22 @@ std::vector<std::string> capture_files() {
   return out;
 }
 
+// ld.so's view of a capture's machine: the recorded files and the recorded ld.so values.
+class GoldenRtld final : public sim::RtldHost {
+ public:
+  GoldenRtld(GoldenLibs libs, sim::RtldConfig cfg) : libs_(std::move(libs)), cfg_(std::move(cfg)) {}
+  const loader::LibraryFiles& files() const override { return libs_; }
+  sim::RtldConfig config_for(const sim::ExecResult&) const override { return cfg_; }
+  std::string cwd() const override {
+    char b[4096];
+    return getcwd(b, sizeof b) ? std::string(b) : std::string("/");
+  }
+
+ private:
+  GoldenLibs libs_;
+  sim::RtldConfig cfg_;
+};
+
 }  // namespace
 
 TEST_CASE("golden kernel captures replay exactly", "[golden]") {
@@ -143,7 +162,11 @@ TEST_CASE("golden kernel captures replay exactly", "[golden]") {
       req.filename = j.at("path");
       req.argv = j.at("argv").get<std::vector<std::string>>();
       req.envp = j.at("envp").get<std::vector<std::string>>();
-      req.profile = cli::profile_from_capture(j);
+      cli::CaptureTarget t = cli::target_from_capture(j);
+      sim::TargetKey key;
+      key.config = t.config;
+      req.profile = sim::profile_for(key, &t.measured);
+      req.host = t.host;
       std::string on_disk = std::string(EXECMAP_GOLDEN_DIR) + "/bin/" + basename_of(req.filename);
       live::Capture cap = cli::capture_from_json(j);
       GoldenFs fs(req.filename, on_disk, cap.maps);
@@ -171,17 +194,15 @@ TEST_CASE("golden kernel captures replay exactly", "[golden]") {
           }
         }
       if (!same_files) continue;
-      std::unique_ptr<GoldenLibs> libs;
-      sim::RtldConfig rtld_cfg;
+      std::unique_ptr<GoldenRtld> rtld;
       if (cap.at_entry) {
-        libs = std::make_unique<GoldenLibs>(on_disk, cap.maps,
-                                            j["file_sizes"].value("/etc/ld.so.cache", uint64_t(0)));
-        rtld_cfg = cli::rtld_config_from_json(j.at("rtld"));
-        req.after_exec = [&](sim::ExecResult& res) {
-          cli::apply_start_stage(req, &res, libs.get(), &rtld_cfg);
-        };
+        rtld = std::make_unique<GoldenRtld>(
+            GoldenLibs(on_disk, cap.maps, j["file_sizes"].value("/etc/ld.so.cache", uint64_t(0))),
+            cli::rtld_config_from_json(j.at("rtld")));
+        req.stage = sim::Stage::start;
       }
-      sim::ExecResult r = sim::simulate_exec(req, fs);
+      sim::Pipeline pipeline(fs, rtld.get());
+      sim::ExecResult r = pipeline.predict(req);
       cli::Comparison cmp = cli::compare(r, cap);
       INFO(cli::render_comparison(cmp, r, cap));
       CHECK(cmp.exact);
