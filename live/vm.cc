@@ -545,8 +545,7 @@ bool run_in_vm(const VmConfig& cfg, const std::vector<VmCase>& cases, VmReport* 
     *err = "shared_memory_bytes must be a power of two of at least 1 MiB";
     return false;
   }
-  std::string why;
-  out->accel = resolve_accel(cfg, &why);
+  out->accel = resolve_accel(cfg, &out->accel_why);
 
   std::string dir = cfg.work_dir;
   bool temp_dir = false;

@@ -49,6 +49,7 @@ struct VmReport {
   std::vector<std::string> logs;  // Log records from the agent
   VmDone done;
   std::string accel;                   // "tcg" or "kvm": what was used
+  std::string accel_why;               // why (for Auto: the probe's outcome)
   std::vector<std::string> qemu_argv;  // the command that ran
   std::string console;                 // the serial console (kernel messages), last 64 KiB
   // Timings on the host's wall clock: from starting qemu to the Facts record (firmware, kernel

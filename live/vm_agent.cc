@@ -98,8 +98,22 @@ class Channel {
   bool shared_memory() const { return shm_ != nullptr; }
 
   void write(RecordType type, const std::string& payload) {
+    const auto t0 = std::chrono::steady_clock::now();
     std::string frame = frame_record(type, seq_++, payload);
     bytes_ += payload.size();
+    framed_ += frame.size();
+    emit(frame);
+    write_us_ += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count());
+  }
+  uint32_t records() const { return seq_; }
+  uint64_t payload_bytes() const { return bytes_; }
+  uint64_t framed_bytes() const { return framed_; }
+  uint64_t write_us() const { return write_us_; }
+
+ private:
+  void emit(const std::string& frame) {
     if (shm_ && kShmHeader + used_ + frame.size() <= shm_size_) {
       std::memcpy(shm_ + kShmHeader + used_, frame.data(), frame.size());
       used_ += frame.size();
@@ -121,10 +135,7 @@ class Channel {
       off += static_cast<size_t>(n);
     }
   }
-  uint32_t records() const { return seq_; }
-  uint64_t payload_bytes() const { return bytes_; }
 
- private:
   void open_shared_memory() {
     DIR* dir = ::opendir("/sys/bus/pci/devices");
     if (!dir) return;
@@ -166,7 +177,7 @@ class Channel {
   uint64_t used_ = 0;
   bool debugcon_ = false;
   uint32_t seq_ = 0;
-  uint64_t bytes_ = 0;
+  uint64_t bytes_ = 0, framed_ = 0, write_us_ = 0;
 };
 
 void mount_filesystems() {
@@ -427,6 +438,8 @@ void agent_main() {
   done.cases = static_cast<uint32_t>(cases.size());
   done.records = out.records();
   done.payload_bytes = out.payload_bytes();
+  done.framed_bytes = out.framed_bytes();
+  done.write_us = out.write_us();
   done.uptime_at_end = uptime();
   WireWriter w;
   encode(w, done);

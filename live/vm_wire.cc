@@ -335,6 +335,8 @@ void encode(WireWriter& w, const VmDone& d) {
   w.u32(d.cases);
   w.u32(d.records);
   w.u64(d.payload_bytes);
+  w.u64(d.framed_bytes);
+  w.u64(d.write_us);
   w.f64(d.uptime_at_end);
 }
 
@@ -342,6 +344,8 @@ bool decode(WireReader& r, VmDone* d) {
   d->cases = r.u32();
   d->records = r.u32();
   d->payload_bytes = r.u64();
+  d->framed_bytes = r.u64();
+  d->write_us = r.u64();
   d->uptime_at_end = r.f64();
   return !r.fail();
 }

@@ -63,6 +63,8 @@ struct VmRunResult {
 struct VmDone {
   uint32_t cases = 0, records = 0;
   uint64_t payload_bytes = 0;  // every record's payload written before this one
+  uint64_t framed_bytes = 0;   // the same with the frames
+  uint64_t write_us = 0;       // guest time spent writing them (the channel's throughput)
   double uptime_at_end = 0;
 };
 

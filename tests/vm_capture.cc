@@ -403,6 +403,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  if (cfg.accel == execmap::live::VmConfig::Accel::Auto)
+    std::cerr << "vm_capture: accel " << rep.accel << ": " << rep.accel_why << "\n";
   const std::string dir = o.out + "/" + o.version;
   for (const char* sub : {"/captures", "/aslr", "/ops"}) make_dirs(dir + sub);
   size_t written = 0, failed = 0;
