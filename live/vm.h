@@ -24,7 +24,7 @@ struct VmConfig {
   // and a short probe boot of the same kernel and agent completes (cached per process).
   enum class Accel { Tcg, Kvm, Auto };
   Accel accel = Accel::Tcg;
-  unsigned kvm_probe_timeout_seconds = 60;
+  unsigned kvm_probe_timeout_seconds = 30;  // a TCG boot takes ~10 s, a KVM one ~2 s
   // SharedMemory: records go to an ivshmem-plain BAR backed by a host file (fast), overflowing
   // to debugcon. Debugcon: the isa-debugcon port 0xe9 only (no PCI device needed).
   enum class Channel { SharedMemory, Debugcon };

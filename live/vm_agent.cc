@@ -432,6 +432,9 @@ void agent_main() {
       run_capture_case(cases[i], i, &out);
     else
       run_program_case(cases[i], i, &out);
+    // As PID 1 we inherit every orphan (a run case's background child): reap the dead ones.
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
   }
 
   VmDone done;
