@@ -9,6 +9,7 @@ execmap_packages=(
   catch2                                   # Catch2 v2.13 (catch2/catch.hpp)
   clang lld libclang-rt-14-dev             # corpus links with lld, clang builds, libFuzzer
   libbenchmark-dev hyperfine time valgrind  # bench/ (Google Benchmark), tests use /usr/bin/time
+  qemu-system-x86 debian-archive-keyring   # live/vm.h boots Debian kernels (scripts/fetch-kernels)
 )
 
 ensure_packages() {

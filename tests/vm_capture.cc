@@ -1,0 +1,469 @@
+// vm_capture: records golden captures from another kernel. Boots IMAGE once in qemu
+// (live::run_in_vm) with every case -- each corpus program under the argv/env shapes of
+// tests/live_verify.sh, stack limits, AT_ENTRY captures of the dynamic programs, ASLR samples and
+// the testdata/ops scripts run by opsrun -- and writes them as capture files
+// (cli::capture_to_json) with the VM's facts under OUT. See tests/vm/record.sh.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/compare.h"
+#include "live/vm.h"
+#include "loader/elf_defs.h"
+#include "sim/profile.h"
+
+namespace {
+
+using execmap::live::Capture;
+using execmap::live::VmCase;
+using nlohmann::json;
+
+struct Options {
+  std::string agent, kernel, corpus, out, version;
+  std::string opsrun, ops_dir;
+  std::string accel = "tcg", channel = "shm";
+  unsigned aslr_samples = 100;
+  // Programs that get the big-env shape: its capture files are ~0.5 MB each (160 KiB of
+  // environment, twice: the strings and the stack image in hex); "all" for every program.
+  std::string big_env = "pie,static";
+  unsigned timeout = 3600;
+  std::vector<std::string> extra_qemu, extra_cmdline;
+  bool keep = false;
+};
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+void make_dirs(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i)
+    if (i == path.size() || path[i] == '/') ::mkdir(path.substr(0, i).c_str(), 0755);
+}
+
+std::string realpath_of(const std::string& p) {
+  char* r = ::realpath(p.c_str(), nullptr);
+  std::string out = r ? r : p;
+  std::free(r);
+  return out;
+}
+
+// PT_INTERP of an ELF64 file, or "" (not dynamic, unreadable).
+std::string pt_interp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (data.size() < 64 || data.compare(0, 4, "\x7f" "ELF") != 0 || data[4] != 2) return "";
+  auto rd = [&](size_t off, size_t n) {
+    uint64_t v = 0;
+    if (off + n > data.size()) return v;
+    for (size_t i = n; i-- > 0;) v = (v << 8) | static_cast<uint8_t>(data[off + i]);
+    return v;
+  };
+  uint64_t phoff = rd(32, 8), phentsize = rd(54, 2), phnum = rd(56, 2);
+  for (uint64_t i = 0; i < phnum; ++i) {
+    uint64_t ph = phoff + i * phentsize;
+    if (rd(ph, 4) != execmap::elf::PT_INTERP) continue;
+    uint64_t off = rd(ph + 8, 8), size = rd(ph + 32, 8);
+    if (off + size > data.size() || size == 0) return "";
+    return std::string(data.c_str() + off);
+  }
+  return "";
+}
+
+// The files ld.so opens for `prog`, as paths it uses (ldd's "=> PATH"), so the guest resolves
+// them the same way: PT_INTERP, every library, the cache.
+std::vector<std::string> ldso_files(const std::string& prog) {
+  std::vector<std::string> out;
+  std::string cmd = "ldd '" + prog + "' 2>/dev/null";
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char line[4096];
+    while (std::fgets(line, sizeof line, p)) {
+      std::string l = line;
+      size_t arrow = l.find("=> /");
+      size_t start = arrow != std::string::npos ? arrow + 3 : l.find_first_not_of(" \t");
+      if (start == std::string::npos || l[start] != '/') continue;
+      size_t end = l.find(' ', start);
+      out.push_back(l.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    }
+    ::pclose(p);
+  }
+  return out;
+}
+
+struct Shape {
+  std::string name;
+  std::string path;  // "" = ./PROG
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+};
+
+// The shapes of tests/live_verify.sh; "inherited" uses a fixed login-shell environment.
+std::vector<Shape> shapes_for(const std::string& prog, const std::string& corpus) {
+  const std::string rel = "./" + prog, abs = corpus + "/" + prog;
+  std::vector<std::string> big;
+  for (int i = 0; i < 4; ++i) big.push_back("BIG" + std::to_string(i) + "=" + std::string(40000, 'e'));
+  std::vector<std::string> args50 = {rel};
+  for (int i = 1; i <= 50; ++i) args50.push_back("arg" + std::to_string(i));
+  const std::vector<std::string> inherited = {
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "HOME=/root",
+      "LANG=C.UTF-8",
+      "TERM=xterm-256color",
+      "SHELL=/bin/bash",
+      "USER=root",
+      "LOGNAME=root",
+      "SHLVL=1",
+      "PWD=" + corpus,
+      "OLDPWD=/",
+      "_=" + rel};
+  return {
+      {"plain", rel, {rel}, {"A=1"}},
+      {"empty-env", rel, {rel}, {}},
+      {"big-env", rel, {rel}, big},
+      {"50-args", rel, args50, {"A=1"}},
+      {"empty-utf8", rel, {rel, "", "héllo wörld ✓", "", "日本語"}, {"A=1"}},
+      {"argv0", rel, {"renamed program", "x"}, {"A=1"}},
+      {"absolute", abs, {abs}, {"A=1"}},
+      {"inherited", rel, {rel}, inherited},
+      {"via-ldso", "/lib64/ld-linux-x86-64.so.2", {"/lib64/ld-linux-x86-64.so.2", rel}, {"A=1"}},
+  };
+}
+
+VmCase capture_case(const std::string& id, const std::string& cwd, const Shape& s) {
+  VmCase c;
+  c.id = id;
+  c.cwd = cwd;
+  c.request.path = s.path;
+  c.request.argv = s.argv;
+  c.request.envp = s.envp;
+  c.request.timeout_ms = 120000;
+  return c;
+}
+
+json capture_json(const VmCase& c, const execmap::live::VmCaptureResult& r, const Options& o,
+                  const std::string& release) {
+  execmap::sim::ExecRequest req;
+  req.filename = c.request.path;
+  req.argv = c.request.argv;
+  req.envp = c.request.envp;
+  req.profile = execmap::sim::default_profile();
+  req.profile.host.stack_rlimit = r.stack_rlimit;  // ~0 is kRlimInfinity on both sides
+  json j = execmap::cli::capture_to_json(req, r.capture);
+  j["cwd"] = c.cwd;
+  j["disable_aslr"] = c.request.disable_aslr;
+  j["stop_at_entry"] = c.request.stop_at_entry;
+  j["kernel"] = {{"version", o.version}, {"release", release}};
+  return j;
+}
+
+json facts_json(const execmap::live::VmReport& rep, const Options& o, const std::string& image) {
+  using namespace execmap;
+  const live::VmFacts& f = rep.facts;
+  json auxv = json::array(), order = json::array();
+  json named = json::object();
+  for (const auto& [type, value] : f.auxv) {
+    auxv.push_back({{"type", elf::at_name(type)}, {"id", type}, {"value", hex(value)}});
+    order.push_back(elf::at_name(type));
+    named[elf::at_name(type)] = hex(value);
+  }
+  json files = json::object();
+  for (const auto& [name, text] : f.files) files[name] = text;
+  auto file = [&](const std::string& name) {
+    return files.contains(name) ? files[name].get<std::string>() : std::string();
+  };
+  // The special mappings of the agent's own (static, non-PIE) process.
+  json special = json::array();
+  bool vsyscall = false;
+  std::istringstream in(f.self_maps);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long s, e;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s", &s, &e, perms) != 3) continue;
+    size_t lb = line.rfind('[');
+    if (lb == std::string::npos) continue;
+    std::string name = line.substr(lb);
+    if (name == "[vsyscall]") vsyscall = true;
+    if (name == "[heap]" || name == "[stack]") continue;
+    special.push_back({{"name", name}, {"start", hex(s)}, {"end", hex(e)}, {"size", hex(e - s)},
+                       {"perms", perms}});
+  }
+  const std::string flags = file("/proc/cpuinfo:flags");
+  auto has_flag = [&](const std::string& flag) {
+    return (" " + flags + " ").find(" " + flag + " ") != std::string::npos;
+  };
+  std::string fs = f.root_fs_magic == 0x01021994 ? "tmpfs"
+                   : f.root_fs_magic == 0x858458f6 ? "ramfs"
+                                                   : hex(f.root_fs_magic);
+  auto num = [](const std::string& s) -> json {
+    if (s.empty()) return nullptr;
+    return std::stoull(s);
+  };
+  // The work directory is a fresh temp dir each time: name it $WORK so the file is stable.
+  std::vector<std::string> args(rep.qemu_argv.begin() + 1, rep.qemu_argv.end());
+  std::string work;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "-initrd") work = args[i + 1].substr(0, args[i + 1].rfind('/'));
+  for (std::string& a : args)
+    for (size_t at; !work.empty() && (at = a.find(work)) != std::string::npos;)
+      a.replace(at, work.size(), "$WORK");
+  return {
+      {"version", o.version},
+      {"image", image},
+      {"release", f.uname_release},
+      {"uname_version", f.uname_version},
+      {"proc_version", file("/proc/version")},
+      {"cmdline", file("/proc/cmdline")},
+      {"auxv", auxv},
+      {"auxv_order", order},
+      {"auxv_values", named},
+      {"platform", f.platform},
+      {"base_platform", f.base_platform},
+      {"special_mappings", special},
+      {"vsyscall", vsyscall},
+      {"self_maps", f.self_maps},
+      {"mmap_min_addr", num(file("/proc/sys/vm/mmap_min_addr"))},
+      {"randomize_va_space", num(file("/proc/sys/kernel/randomize_va_space"))},
+      {"overcommit_memory", num(file("/proc/sys/vm/overcommit_memory"))},
+      {"max_map_count", num(file("/proc/sys/vm/max_map_count"))},
+      {"legacy_va_layout", num(file("/proc/sys/vm/legacy_va_layout"))},
+      {"thp_enabled", file("/sys/kernel/mm/transparent_hugepage/enabled")},
+      {"thp_shmem_enabled", file("/sys/kernel/mm/transparent_hugepage/shmem_enabled")},
+      {"cpu_flags", flags},
+      {"la57", has_flag("la57")},
+      {"stack_rlimit",
+       {{"cur", f.stack_rlimit_cur == ~uint64_t{0} ? json("unlimited") : json(f.stack_rlimit_cur)},
+        {"max", f.stack_rlimit_max == ~uint64_t{0} ? json("unlimited") : json(f.stack_rlimit_max)}}},
+      {"page_size", f.page_size},
+      {"root_fs", fs},
+      {"qemu",
+       {{"accel", rep.accel},
+        {"args", args}}},
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Record golden captures from a kernel image booted in qemu"};
+  app.add_option("--agent", o.agent, "execmap-vm-agent")->required();
+  app.add_option("--kernel", o.kernel, "bzImage")->required();
+  app.add_option("--corpus", o.corpus, "build/corpus")->required();
+  app.add_option("--out", o.out, "output directory (VERSION is appended)")->required();
+  app.add_option("--version", o.version, "kernel version label (5.10, 6.1, ...)")->required();
+  app.add_option("--opsrun", o.opsrun, "build/opsrun/opsrun (adds the testdata/ops runs)");
+  app.add_option("--ops-dir", o.ops_dir, "testdata/ops");
+  app.add_option("--aslr", o.aslr_samples, "ASLR samples per sampled program");
+  app.add_option("--accel", o.accel, "tcg|kvm|auto");
+  app.add_option("--channel", o.channel, "shm|debugcon");
+  app.add_option("--timeout", o.timeout, "wall-clock limit of the boot, seconds");
+  app.add_option("--qemu-arg", o.extra_qemu, "extra qemu argument (repeatable)")->allow_extra_args(false);
+  app.add_option("--cmdline", o.extra_cmdline, "extra kernel command-line word (repeatable)")->allow_extra_args(false);
+  app.add_option("--big-env", o.big_env, "programs that get the big-env shape (comma list, or all)");
+  app.add_flag("--keep", o.keep, "keep the VM work directory");
+  CLI11_PARSE(app, argc, argv);
+
+  const std::string corpus = realpath_of(o.corpus);
+  std::vector<std::string> programs;
+  {
+    std::ifstream m(corpus + "/MANIFEST");
+    std::string p;
+    while (std::getline(m, p))
+      if (!p.empty()) programs.push_back(p);
+  }
+  if (programs.empty()) {
+    std::cerr << "vm_capture: error: no programs in " << corpus << "/MANIFEST\n";
+    return 1;
+  }
+
+  execmap::live::VmConfig cfg;
+  cfg.kernel = o.kernel;
+  cfg.agent = o.agent;
+  cfg.accel = o.accel == "kvm"    ? execmap::live::VmConfig::Accel::Kvm
+              : o.accel == "auto" ? execmap::live::VmConfig::Accel::Auto
+                                  : execmap::live::VmConfig::Accel::Tcg;
+  cfg.channel = o.channel == "debugcon" ? execmap::live::VmConfig::Channel::Debugcon
+                                        : execmap::live::VmConfig::Channel::SharedMemory;
+  cfg.timeout_seconds = o.timeout;
+  cfg.extra_qemu_args = o.extra_qemu;
+  cfg.extra_cmdline = o.extra_cmdline;
+  cfg.keep_work_dir = o.keep;
+
+  std::vector<VmCase> cases;
+  std::set<std::string> files;
+  const std::set<std::string> stack_programs = {"pie", "nopie", "static", "static-pie", "tiny"};
+  const std::set<std::string> aslr_programs = {"pie", "static"};
+  for (const std::string& p : programs) {
+    files.insert(corpus + "/" + p);
+    const bool dynamic = !pt_interp(corpus + "/" + p).empty();
+    const bool big_env = o.big_env == "all" || ("," + o.big_env + ",").find("," + p + ",") != std::string::npos;
+    for (const Shape& s : shapes_for(p, corpus))
+      if (s.name != "big-env" || big_env) cases.push_back(capture_case(p + "." + s.name, corpus, s));
+    const Shape plain = shapes_for(p, corpus)[0];
+    if (stack_programs.count(p)) {
+      for (auto [name, limit] : {std::pair<const char*, uint64_t>{"stack-unlimited", ~uint64_t{0}},
+                                 {"stack-1g", uint64_t{1} << 30},
+                                 {"stack-64k", uint64_t{64} << 10}}) {
+        VmCase c = capture_case(p + "." + name, corpus, plain);
+        c.request.stack_limit = limit;
+        cases.push_back(c);
+      }
+    }
+    if (dynamic) {
+      VmCase c = capture_case(p + ".entry", corpus, plain);
+      c.request.stop_at_entry = true;
+      cases.push_back(c);
+      for (const std::string& f : ldso_files(corpus + "/" + p)) files.insert(f);
+    }
+    if (aslr_programs.count(p) && o.aslr_samples > 0) {
+      VmCase c = capture_case(p + ".aslr", corpus, plain);
+      c.request.disable_aslr = false;
+      c.repeat = o.aslr_samples;
+      cases.push_back(c);
+    }
+  }
+  files.insert("/lib64/ld-linux-x86-64.so.2");
+  files.insert("/etc/ld.so.cache");
+
+  // The ops scripts, as tests/live_ops.sh runs them: opsrun and the scripts in one directory
+  // (a copy under the corpus directory, kept at the same path in the guest), an empty
+  // environment, ASLR off.
+  std::vector<std::string> ops_names;
+  if (!o.opsrun.empty() && !o.ops_dir.empty()) {
+    const std::string stage = corpus + "/vm-ops";
+    make_dirs(stage);
+    std::vector<std::string> entries;
+    std::string list_cmd = "ls -1 '" + o.ops_dir + "'";
+    if (FILE* p = ::popen(list_cmd.c_str(), "r")) {
+      char line[4096];
+      while (std::fgets(line, sizeof line, p)) {
+        std::string n = line;
+        n.erase(n.find_last_not_of("\n") + 1);
+        entries.push_back(n);
+      }
+      ::pclose(p);
+    }
+    for (const std::string& n : entries) {
+      std::string src = o.ops_dir + "/" + n;
+      struct stat st {};
+      if (::stat(src.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      std::ifstream in(src, std::ios::binary);
+      std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      write_text(stage + "/" + n, data);
+      files.insert(stage + "/" + n);
+      if (n.size() > 4 && n.compare(n.size() - 4, 4, ".ops") == 0) ops_names.push_back(n);
+    }
+    std::ifstream in(o.opsrun, std::ios::binary);
+    std::string bin((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    write_text(stage + "/opsrun", bin);
+    ::chmod((stage + "/opsrun").c_str(), 0755);
+    files.insert(stage + "/opsrun");
+    std::sort(ops_names.begin(), ops_names.end());
+    for (const std::string& n : ops_names) {
+      VmCase c;
+      c.kind = VmCase::Kind::Run;
+      c.id = "ops." + n.substr(0, n.size() - 4);
+      c.cwd = stage;
+      c.request.path = "./opsrun";
+      c.request.argv = {"./opsrun", "./" + n};
+      c.request.timeout_ms = 60000;
+      cases.push_back(c);
+    }
+  }
+  cfg.files.assign(files.begin(), files.end());
+
+  std::string err;
+  const std::string release = execmap::live::bzimage_release(o.kernel, &err).value_or("");
+  execmap::live::VmReport rep;
+  std::cerr << "vm_capture: " << o.version << ": booting " << o.kernel << " with " << cases.size()
+            << " cases\n";
+  if (!execmap::live::run_in_vm(cfg, cases, &rep, &err)) {
+    std::cerr << "vm_capture: error: " << err << "\n";
+    return 1;
+  }
+
+  if (cfg.accel == execmap::live::VmConfig::Accel::Auto)
+    std::cerr << "vm_capture: accel " << rep.accel << ": " << rep.accel_why << "\n";
+  const std::string dir = o.out + "/" + o.version;
+  for (const char* sub : {"/captures", "/aslr", "/ops"}) make_dirs(dir + sub);
+  size_t written = 0, failed = 0;
+  uint64_t json_bytes = 0;
+  json failures = json::array();
+  std::map<uint32_t, json> aslr;
+  for (const auto& r : rep.captures) {
+    const VmCase& c = cases[r.case_index];
+    if (!r.ok) {
+      ++failed;
+      failures.push_back({{"id", c.id}, {"repeat", r.repeat_index}, {"error", r.error}});
+      continue;
+    }
+    json j = capture_json(c, r, o, rep.facts.uname_release);
+    if (c.repeat > 1) {
+      aslr[r.case_index].push_back(std::move(j));
+      continue;
+    }
+    std::string text = execmap::cli::dump_json(j) + "\n";
+    json_bytes += text.size();
+    write_text(dir + "/captures/" + c.id + ".json", text);
+    ++written;
+  }
+  // One compact line per sample: 100 indented samples would be ~1.3 MB a program.
+  for (auto& [index, samples] : aslr) {
+    std::string text = "{\"id\": " + json(cases[index].id).dump() + ", \"samples\": [\n";
+    for (size_t k = 0; k < samples.size(); ++k)
+      text += execmap::cli::dump_json(samples[k], -1) + (k + 1 < samples.size() ? ",\n" : "\n");
+    text += "]}\n";
+    json_bytes += text.size();
+    write_text(dir + "/aslr/" + cases[index].id + ".json", text);
+  }
+  for (const auto& r : rep.runs) {
+    const VmCase& c = cases[r.case_index];
+    json j = {{"id", c.id},           {"path", c.request.path},  {"argv", c.request.argv},
+              {"envp", c.request.envp}, {"cwd", c.cwd},           {"disable_aslr", c.request.disable_aslr},
+              {"ok", r.ok},           {"error", r.error},        {"exit_status", r.exit_status},
+              {"signal", r.signal},   {"stdout", r.out},         {"stderr", r.err},
+              {"kernel", {{"version", o.version}, {"release", rep.facts.uname_release}}}};
+    if (!r.ok || r.exit_status != 0) failures.push_back({{"id", c.id}, {"error", r.error}, {"exit_status", r.exit_status}});
+    std::string text = execmap::cli::dump_json(j) + "\n";
+    json_bytes += text.size();
+    write_text(dir + "/ops/" + c.id.substr(4) + ".json", text);
+  }
+  const std::string image = o.kernel.substr(o.kernel.rfind('/') + 1);
+  write_text(dir + "/facts.json", execmap::cli::dump_json(facts_json(rep, o, image)) + "\n");
+  if (!failures.empty()) write_text(dir + "/failures.json", execmap::cli::dump_json(failures) + "\n");
+
+  const double guest_cases = rep.done.uptime_at_end - rep.facts.uptime_at_start;
+  std::printf(
+      "%s %s: %zu cases, %zu captures (%zu failed), %zu runs; initramfs %.1f MB in %.2f s; "
+      "boot %.1f s (guest %.1f s), cases %.1f s (guest %.1f s), wall %.1f s, accel %s; "
+      "records %.1f MB framed, written in %.2f s (%.1f MB/s, %s); json %.1f MB\n",
+      o.version.c_str(), rep.facts.uname_release.c_str(), cases.size(), rep.captures.size(),
+      failed, rep.runs.size(), rep.initramfs_bytes / 1e6, rep.initramfs_seconds, rep.boot_seconds,
+      rep.facts.uptime_at_start, rep.cases_seconds, guest_cases, rep.wall_seconds,
+      rep.accel.c_str(), rep.done.framed_bytes / 1e6, rep.done.write_us / 1e6,
+      rep.done.write_us ? rep.done.framed_bytes / (rep.done.write_us / 1e6) / 1e6 : 0.0,
+      rep.facts.shared_memory ? "shared memory" : "debugcon", json_bytes / 1e6);
+  (void)written;
+  return failed == 0 ? 0 : 3;
+}
