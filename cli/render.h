@@ -36,6 +36,8 @@ std::string render_stack_text(const sim::ExecResult& r);
 nlohmann::json stack_json(const sim::ExecResult& r);
 
 nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h);
+// {"kernel":"6.1","arch":"x86_64","config":{"vsyscall":"none","paging":4}}
+nlohmann::json target_json(const sim::KernelProfile& p);
 nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.

@@ -74,7 +74,7 @@ std::vector<std::string> maps_lines(const std::vector<loader::FileIdentity>& fil
       off = v.pgoff;
     }
     out.push_back(maps_line(v.start, v.end, perms_of(v), off, maj, min, ino,
-                            sim::vma_name(files, mm, v)));
+                            sim::vma_name(files, mm, v, p.heap_name_inclusive)));
   }
   if (p.vsyscall)
     out.push_back(maps_line(p.vsyscall_start, p.vsyscall_end, "--xp", 0, 0, 0, 0, "[vsyscall]"));
@@ -147,7 +147,8 @@ std::vector<std::string> sections_in(const sim::ExecResult& r,
 
 std::string render_table(const sim::ExecResult& r,
                          const std::vector<std::vector<loader::Section>>& sections) {
-  std::string out;
+  std::string out = "target: " + sim::target_label(r.profile) + "\n";
+  for (const std::string& w : r.warnings) out += "warning: " + w + "\n";
   char buf[256];
   std::snprintf(buf, sizeof buf, "%-14s %-14s %10s %-4s %-14s %s\n", "START", "END", "SIZE",
                 "PERM", "ROLE", "CONTENTS");
@@ -240,6 +241,12 @@ nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h
           {"auxv_order", order}};
 }
 
+nlohmann::json target_json(const sim::KernelProfile& p) {
+  return {{"kernel", p.kernel},
+          {"arch", p.arch},
+          {"config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging}}}};
+}
+
 nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
                              const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
                              const sim::KernelProfile& p) {
@@ -254,7 +261,7 @@ nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
     }
     maps.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
                     {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
-                    {"path", sim::vma_name(files, mm, v)}});
+                    {"path", sim::vma_name(files, mm, v, p.heap_name_inclusive)}});
   }
   if (p.vsyscall)
     maps.push_back({{"start", hex(p.vsyscall_start)}, {"end", hex(p.vsyscall_end)},
@@ -275,6 +282,8 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
   j["sp"] = hex(r.stack.sp);
   j["exec_stack"] = r.exec_stack;
   j["profile"] = profile_json(r.profile, r.host);
+  j["target"] = target_json(r.profile);
+  j["warnings"] = r.warnings;
   j["stage"] = r.start ? "start" : "exec";
   if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
   if (r.start) {

@@ -22,6 +22,7 @@ const std::array<DrawInfo, kDrawCount>& draw_table() {
       {Draw::StackAlign, "stack_align", "setup_arg_pages: arch_align_stack"},
       {Draw::TablesAlign, "tables_align", "create_elf_tables: arch_align_stack"},
       {Draw::Brk, "brk", "arch_randomize_brk: randomize_page(brk, SZ_1G)"},
+      {Draw::VdsoAddr, "vdso_addr", "vdso_addr: get_random_int() % pages (before 6.9)"},
   }};
   return t;
 }

@@ -25,8 +25,9 @@ enum class Draw : uint8_t {
   StackAlign,   // setup_arg_pages(): arch_align_stack(stack_top), get_random_u32_below(8192)
   TablesAlign,  // create_elf_tables(): arch_align_stack(bprm->p), get_random_u32_below(8192)
   Brk,          // arch_randomize_brk(): randomize_page(brk, SZ_1G), in pages
+  VdsoAddr,     // vdso_addr() before 6.9: a random page above the stack, inside its 2 MiB
 };
-constexpr size_t kDrawCount = 6;
+constexpr size_t kDrawCount = 7;
 
 struct DrawInfo {
   Draw draw;

@@ -440,8 +440,11 @@ class ExecSim {
 
   // elf_load(): elf_map() plus the bss: padzero() of the last file page, then vm_brk_flags()
   // for whole pages up to p_memsz.
+  // padzero_fails_write: a padzero() failure fails a writable segment (6.7+); false ignores
+  // it (Debian 6.1's program path).
   MapResult elf_load(int file, uint64_t addr, const Phdr& ph, uint32_t prot, uint32_t flags,
-                  uint64_t total_size, std::vector<std::string>* notes) {
+                  uint64_t total_size, std::vector<std::string>* notes,
+                  bool padzero_fails_write = true) {
     uint64_t zero_start, zero_end;
     MapResult map;
     if (ph.p_filesz) {
@@ -462,7 +465,8 @@ class ExecSim {
                          (page_offset(ph.p_vaddr, page_) + ph.p_filesz) / page_;
         uint64_t size = file_sizes_[static_cast<size_t>(file)];
         uint64_t max_index = size / page_ + (size % page_ ? 1 : 0);
-        if (index >= max_index && (prot & PROT_W)) return MapResult::error(EFAULT);
+        if (index >= max_index && (prot & PROT_W) && padzero_fails_write)
+          return MapResult::error(EFAULT);
         if (notes)
           notes->push_back("padzero " + hex(zero_start) + "-" + hex(page_align(zero_start, page_)));
       }
@@ -482,6 +486,28 @@ class ExecSim {
     return map;
   }
 
+  // set_brk() before 6.7: vm_brk_flags() over the page-aligned [start, end), rw- or rwx.
+  int set_brk_range(uint64_t start, uint64_t end, uint32_t prot) {
+    start = page_align(start, page_);
+    end = page_align(end, page_);
+    if (end > start) return vm_.vm_brk_flags(start, end - start, prot & PROT_X);
+    return 0;
+  }
+
+  // padzero(): clear_user() of the rest of the page at addr. It faults on an unmapped or
+  // non-writable page, and on a file page wholly past EOF (filemap_fault() SIGBUS).
+  bool padzero_ok(uint64_t addr) {
+    if (!page_offset(addr, page_)) return true;
+    const Vma* v = r_.mm_vmas.vma_at(page_start(addr, page_));
+    if (!v || !(v->prot & PROT_W)) return false;
+    if (v->kind == Vma::Kind::File && v->file >= 0) {
+      uint64_t index = (page_start(addr, page_) - v->start + v->pgoff) / page_;
+      uint64_t size = file_sizes_[static_cast<size_t>(v->file)];
+      if (index >= size / page_ + (size % page_ ? 1 : 0)) return false;
+    }
+    return true;
+  }
+
   static uint32_t make_prot(uint32_t p_flags) {
     uint32_t prot = 0;
     if (p_flags & elf::PF_R) prot |= PROT_R;
@@ -490,7 +516,18 @@ class ExecSim {
     return prot;
   }
 
-  static uint64_t total_mapping_size(const std::vector<Phdr>& ph, uint64_t page) {
+  // minmax: the span of every PT_LOAD (5.17+); else the first to the last PT_LOAD in header
+  // order, with the kernel's unsigned wrap-around.
+  static uint64_t total_mapping_size(const std::vector<Phdr>& ph, uint64_t page, bool minmax) {
+    if (!minmax) {
+      const Phdr *first = nullptr, *last = nullptr;
+      for (const Phdr& p : ph)
+        if (p.p_type == elf::PT_LOAD) {
+          last = &p;
+          if (!first) first = &p;
+        }
+      return first ? last->p_vaddr + last->p_memsz - page_start(first->p_vaddr, page) : 0;
+    }
     uint64_t min_addr = ~uint64_t(0), max_addr = 0;
     bool pt_load = false;
     for (const Phdr& p : ph)
@@ -538,9 +575,9 @@ class ExecSim {
       if (!first_pt_load) {
         flags |= kMapFixed;
       } else if (ehdr_.e_type == elf::ET_EXEC) {
-        flags |= kMapFixedNoreplace;
+        flags |= P_.first_map_noreplace ? kMapFixedNoreplace : kMapFixed;
       } else {
-        total_size = total_mapping_size(phdrs_, page_);
+        total_size = total_mapping_size(phdrs_, page_, P_.total_size_minmax);
         if (!total_size)
           return fail_kill(EINVAL, "total_mapping_size", "the PT_LOAD segments span 0 bytes");
         uint64_t alignment = maximum_alignment(phdrs_, page_);
@@ -550,9 +587,9 @@ class ExecSim {
           load_bias = P_.elf_et_dyn_base;
           load_bias += arch_mmap_rnd(Draw::PieBias);
           if (alignment) load_bias &= ~(alignment - 1);
-          flags |= kMapFixedNoreplace;
+          flags |= P_.first_map_noreplace ? kMapFixedNoreplace : kMapFixed;
           notes.push_back("PIE: load_bias from ELF_ET_DYN_BASE, alignment " + hex(alignment));
-        } else if (alignment > page_) {
+        } else if (alignment > page_ && P_.static_pie_align) {
           // Probe where the image would go, release it, then align down and map there.
           MapResult probe = elf_load(file, 0, ph, prot, flags, total_size, nullptr);
           if (!probe.ok || probe.addr >= P_.task_size)
@@ -569,7 +606,21 @@ class ExecSim {
         }
         load_bias = page_start(load_bias - vaddr, page_);
       }
-      MapResult m = elf_load(file, load_bias + vaddr, ph, prot, flags, total_size, &notes);
+      MapResult m;
+      if (P_.exe_bss_elf_load) {
+        m = elf_load(file, load_bias + vaddr, ph, prot, flags, total_size, &notes,
+                     /*padzero_fails_write=*/P_.exe_padzero_write_only);
+      } else {
+        // Before 6.7: the bss of the PT_LOADs so far, from the running maxima, is mapped
+        // before this segment (set_brk()), and its first partial page cleared (errors ignored).
+        if (old_brk_ > old_bss_) {
+          int err = set_brk_range(old_bss_ + load_bias, old_brk_ + load_bias, old_bss_prot_);
+          if (err)
+            return fail_kill(-err, "set_brk", "mapping the bss before segment " +
+                                                  std::to_string(i) + " failed");
+        }
+        m = elf_map(file, load_bias + vaddr, ph, prot, flags, total_size);
+      }
       if (!m.ok || m.addr >= P_.task_size) {
         if (!m.ok && m.err == EEXIST)
           return fail_kill(EEXIST, "elf_map: MAP_FIXED_NOREPLACE",
@@ -597,16 +648,33 @@ class ExecSim {
                              (ph.p_filesz > ph.p_memsz ? " has p_filesz > p_memsz"
                                                        : " reaches past TASK_SIZE"));
       k = ph.p_vaddr + ph.p_filesz;
+      if (k > old_bss_) old_bss_ = k;
       if ((ph.p_flags & elf::PF_X) && end_code < k) end_code = k;
       if (end_data < k) end_data = k;
       k = ph.p_vaddr + ph.p_memsz;
       if (k > elf_brk) elf_brk = k;
+      if (k > old_brk_) {
+        old_brk_ = k;
+        old_bss_prot_ = prot;
+      }
       record("map_segment", "elf_load",
              [&] {
                notes.insert(notes.begin(), "PT_LOAD[" + std::to_string(i) + "] p_vaddr " +
                                                hex(ph.p_vaddr) + " -> " + hex(load_bias + ph.p_vaddr));
                return notes;
              }());
+    }
+    if (!P_.exe_bss_elf_load) {
+      // After the loop: set_brk() over the maxima, then padzero(elf_bss), fatal (5.10).
+      uint64_t bss = old_bss_ + load_bias, brk = old_brk_ + load_bias;
+      int err = set_brk_range(bss, brk, old_bss_prot_);
+      if (err) return fail_kill(-err, "set_brk", "mapping the bss failed");
+      if (bss != brk && !padzero_ok(bss))
+        return fail_kill(EFAULT, "padzero",
+                         "clearing the rest of the page at " + hex(bss) + " faults");
+      record("set_brk", "set_brk",
+             {"bss " + hex(page_align(bss, page_)) + "-" + hex(page_align(brk, page_)) +
+              " (vm_brk_flags)"});
     }
     r_.entry = ehdr_.e_entry + load_bias;
     r_.phdr_addr = phdr_addr + load_bias;
@@ -640,12 +708,14 @@ class ExecSim {
     };
     if (iehdr_.e_type != elf::ET_EXEC && iehdr_.e_type != elf::ET_DYN)
       return bad(EINVAL, "e_type is " + elf::et_name(iehdr_.e_type));
-    uint64_t total_size = total_mapping_size(iphdrs_, page_);
+    uint64_t total_size = total_mapping_size(iphdrs_, page_, P_.total_size_minmax);
     if (!total_size) return bad(EINVAL, "no PT_LOAD segment");
     int file = add_file(*interp_);
     uint64_t no_base = r_.load_bias;
     uint64_t load_addr = 0;
     bool load_addr_set = false;
+    uint64_t elf_bss = 0, last_bss = 0;
+    uint32_t bss_prot = 0;
     std::vector<std::string> notes;
     for (size_t i = 0; i < iphdrs_.size(); ++i) {
       const Phdr& ph = iphdrs_[i];
@@ -655,7 +725,9 @@ class ExecSim {
       uint64_t vaddr = ph.p_vaddr;
       if (iehdr_.e_type == elf::ET_EXEC || load_addr_set) flags |= kMapFixed;
       else if (no_base && iehdr_.e_type == elf::ET_DYN) load_addr = 0 - vaddr;
-      MapResult m = elf_load(file, load_addr + vaddr, ph, prot, flags, total_size, &notes);
+      MapResult m = P_.interp_bss_elf_load
+                        ? elf_load(file, load_addr + vaddr, ph, prot, flags, total_size, &notes)
+                        : elf_map(file, load_addr + vaddr, ph, prot, flags, total_size);
       total_size = 0;
       if (!m.ok || m.addr >= P_.task_size)
         return bad(m.ok ? EINVAL : m.err, "mapping segment " + std::to_string(i) + " failed: " +
@@ -668,6 +740,24 @@ class ExecSim {
       if (k >= P_.task_size || ph.p_filesz > ph.p_memsz || ph.p_memsz > P_.task_size ||
           P_.task_size - ph.p_memsz < k)
         return bad(ENOMEM, "segment " + std::to_string(i) + " is out of bounds");
+      k = load_addr + ph.p_vaddr + ph.p_filesz;
+      if (k > elf_bss) elf_bss = k;
+      k = load_addr + ph.p_vaddr + ph.p_memsz;
+      if (k > last_bss) {
+        last_bss = k;
+        bss_prot = prot;
+      }
+    }
+    if (!P_.interp_bss_elf_load) {
+      // Before 6.7 load_elf_interp() padded only the highest file page, fatally, then mapped
+      // one bss up to the highest p_memsz.
+      if (!padzero_ok(elf_bss)) return bad(EFAULT, "padzero of " + hex(elf_bss) + " faults");
+      uint64_t from = page_align(elf_bss, page_), to = page_align(last_bss, page_);
+      if (to > from) {
+        int err = vm_.vm_brk_flags(from, to - from, bss_prot & PROT_X);
+        if (err) return bad(-err, "mapping the bss failed");
+        notes.push_back("bss " + hex(from) + "-" + hex(to) + " (vm_brk_flags)");
+      }
     }
     uint64_t elf_entry = load_addr + iehdr_.e_entry;
     if (elf_entry >= P_.task_size) return bad(EINVAL, "entry point past TASK_SIZE");
@@ -691,7 +781,18 @@ class ExecSim {
     uint64_t total = 0;
     for (const auto& s : P_.vdso_block) total += s.size;
     if (!total) return true;
-    MapResult a = vm_.get_unmapped_area(false, 0, total, 0, 0);
+    // Before 6.9, map_vdso_randomized() hinted a random page between the stack and the end of
+    // its 2 MiB region (vdso_addr()); the hint is taken when that range is free.
+    uint64_t hint = 0;
+    if (P_.vdso_above_stack && randomize_) {
+      uint64_t start = page_align(r_.mm.start_stack, page_);
+      uint64_t end = (start + total + P_.pmd_size - 1) & ~(P_.pmd_size - 1);
+      if (end >= P_.task_size) end = P_.task_size;
+      end -= total;
+      hint = end > start ? start + rnd_->draw(Draw::VdsoAddr, (end - start) / page_ + 1) * page_
+                         : start;
+    }
+    MapResult a = vm_.get_unmapped_area(false, hint, total, 0, 0);
     if (!a.ok) return fail_kill(a.err, "map_vdso", "no room for the vdso");
     uint64_t at = a.addr;
     std::vector<std::string> notes;
@@ -784,14 +885,20 @@ class ExecSim {
   void set_brk() {
     uint64_t elf_brk = elf_brk_;
     bool brk_moved = false;
-    if (ehdr_.e_type == elf::ET_DYN && !interp_) {
+    bool loader = ehdr_.e_type == elf::ET_DYN && !interp_;
+    if (loader && P_.static_pie_brk_always_moved) {
       elf_brk = P_.elf_et_dyn_base;
       brk_moved = true;
     }
     r_.mm.start_brk = r_.mm.brk = page_align(elf_brk, page_);
     // "(current->flags & PF_RANDOMIZE) && (snapshot_randomize_va_space > 1)"
     if (randomize_ && H_.randomize_va_space > 1) {
-      if (!brk_moved) r_.mm.start_brk = r_.mm.brk = r_.mm.brk + page_;
+      // 5.10 moved a loader's brk only here, to the unaligned ELF_ET_DYN_BASE.
+      if (loader && !P_.static_pie_brk_always_moved) {
+        r_.mm.start_brk = r_.mm.brk = P_.elf_et_dyn_base;
+        brk_moved = true;
+      }
+      if (!brk_moved && P_.brk_gap_page) r_.mm.start_brk = r_.mm.brk = r_.mm.brk + page_;
       // arch_randomize_brk() -> randomize_page(mm->brk, SZ_1G)
       uint64_t start = r_.mm.brk, range = P_.brk_rnd_range;
       if (start & (page_ - 1)) {
@@ -835,6 +942,10 @@ class ExecSim {
   int executable_stack_ = EXSTACK_DEFAULT;
   uint64_t stack_vma_start_ = 0;
   uint64_t elf_brk_ = 0;
+  // Before 6.7: elf_bss and elf_brk of load_elf_binary(), and the prot of the segment that
+  // last raised elf_brk.
+  uint64_t old_bss_ = 0, old_brk_ = 0;
+  uint32_t old_bss_prot_ = 0;
   uint64_t vdso_base_ = 0;
   std::vector<uint64_t> file_sizes_;  // i_size of each vm_file, indexed like r_.files
 };

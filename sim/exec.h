@@ -147,10 +147,11 @@ void record_step(ExecResult& r, const std::string& name, const std::string& func
 
 // The name /proc/PID/maps prints for a VMA (show_map_vma / get_vma_name), given the open
 // files and the mm fields at that moment.
+// heap_inclusive: KernelProfile::heap_name_inclusive of the kernel.
 std::string vma_name(const std::vector<loader::FileIdentity>& files, const MmFields& mm,
-                     const Vma& v);
+                     const Vma& v, bool heap_inclusive = false);
 inline std::string vma_name(const ExecResult& r, const Vma& v) {
-  return vma_name(r.files, r.mm, v);
+  return vma_name(r.files, r.mm, v, r.profile.heap_name_inclusive);
 }
 
 // errno number -> "ENOEXEC".

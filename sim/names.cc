@@ -7,7 +7,7 @@
 namespace execmap::sim {
 
 std::string vma_name(const std::vector<loader::FileIdentity>& files, const MmFields& mm,
-                     const Vma& v) {
+                     const Vma& v, bool heap_inclusive) {
   switch (v.kind) {
     case Vma::Kind::File:
       return (v.file >= 0 && size_t(v.file) < files.size()) ? files[v.file].path : "";
@@ -17,8 +17,11 @@ std::string vma_name(const std::vector<loader::FileIdentity>& files, const MmFie
     case Vma::Kind::Anon:
       break;
   }
-  // vma_is_initial_heap(): strictly overlaps [start_brk, brk).
-  if (v.start < mm.brk && v.end > mm.start_brk) return "[heap]";
+  // vma_is_initial_heap(): strictly overlaps [start_brk, brk); before 6.7 ("mm: fix VMA heap
+  // bounds checking") show_map_vma() also named a VMA that only touches it.
+  if (heap_inclusive ? v.start <= mm.brk && v.end >= mm.start_brk
+                     : v.start < mm.brk && v.end > mm.start_brk)
+    return "[heap]";
   // vma_is_initial_stack(): contains start_stack.
   if (v.start <= mm.start_stack && v.end >= mm.start_stack) return "[stack]";
   return "";

@@ -114,6 +114,48 @@ struct KernelProfile {
   // __alignof__(struct rseq) (include/uapi/linux/rseq.h of the version).
   uint64_t rseq_feature_size = 28;
   uint64_t rseq_align = 32;
+  // ---- Behaviours that changed between the modelled kernels (sim/target.cc kernel_rules()
+  // sets each from its version on; the values here are 6.18's) ---------------------------
+  // load_elf_binary() maps each PT_LOAD's bss right after it with elf_load() (6.7, Debian
+  // 6.1.140); before, set_brk() ran over the running maxima elf_bss/elf_brk at the next
+  // PT_LOAD and after the loop, and a final padzero() failure killed the task.
+  bool exe_bss_elf_load = true;
+  // padzero() of the program's last file page: false ignores a failure (Debian 6.1's
+  // backport), true fails only a writable segment (6.7 "Only report padzero() errors when
+  // PROT_WRITE"). Without exe_bss_elf_load the final padzero() always kills.
+  bool exe_padzero_write_only = true;
+  // load_elf_interp() uses elf_load() per segment (6.7); before, one bss after the last
+  // segment, its padzero() fatal.
+  bool interp_bss_elf_load = true;
+  // An ET_DYN without interpreter gets brk at ELF_ET_DYN_BASE even with ASLR off (6.15,
+  // Debian 6.1.140 and 6.12.30); before, only when randomizing (5.10).
+  bool static_pie_brk_always_moved = true;
+  // One page between the bss and a randomized brk (6.10 "Leave a gap between .bss and brk").
+  bool brk_gap_page = true;
+  // ET_DYN without interpreter honours a p_align above the page size (6.10 "Honor PT_LOAD
+  // alignment for static PIE", Debian 6.1.140); before, load_bias 0, top-down.
+  bool static_pie_align = true;
+  // The first PT_LOAD of ET_EXEC and PIE maps with MAP_FIXED_NOREPLACE (5.17); before,
+  // MAP_FIXED silently replaced.
+  bool first_map_noreplace = true;
+  // total_mapping_size() spans min..max of every PT_LOAD (5.17 "fix overflow in total mapping
+  // size calculation"); before, the first to the last PT_LOAD in header order.
+  bool total_size_minmax = true;
+  // map_vdso_randomized(): with PF_RANDOMIZE the vdso is hinted at a random page above the
+  // stack, inside its 2 MiB (vdso_addr(), removed in 6.9 "x86/vdso: Move vDSO to mmap region").
+  bool vdso_above_stack = false;
+  // show_map_vma(): [heap] for any anonymous VMA touching [start_brk, brk] (inclusive, before
+  // 6.7 "mm: fix VMA heap bounds checking"); strict overlap after.
+  bool heap_name_inclusive = false;
+  // thp_get_unmapped_area() returns the top of an already aligned padded area in a top-down
+  // search (6.8 "mm: thp_get_unmapped_area must honour topdown preference"); before, the bottom.
+  bool thp_topdown_top = true;
+  // __get_unmapped_area() aligns anonymous PMD-multiple requests (6.8 "mm: align larger
+  // anonymous mappings on THP boundaries"); off on 5.10 and 6.1.
+  bool anon_thp_align = true;
+  // brk(2)'s first extension merges into a bss VMA that ends at start_brk (5.10 do_brk_flags()
+  // vma_merge(prev)); 6.1+ look for brkvma only from start_brk on.
+  bool brk_merges_bss = false;
   // The target this profile was folded for (sim/target.h): "6.18", "x86_64", its options.
   std::string kernel = "6.18";
   std::string arch = "x86_64";

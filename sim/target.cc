@@ -44,7 +44,7 @@ const char* vsyscall_name(VsyscallMode m) {
 }
 
 const std::vector<KernelVersion>& modelled_kernels() {
-  static const std::vector<KernelVersion> v = {{6, 18}};
+  static const std::vector<KernelVersion> v = {{5, 10}, {6, 1}, {6, 12}, {6, 18}, {7, 2}};
   return v;
 }
 
@@ -63,14 +63,164 @@ namespace {
 
 constexpr Arch kX86 = Arch::x86_64;
 
-// The base profile: the fields of KernelProfile as declared (sim/profile.h), each of which
-// cites the 6.18 source it comes from. Rows bring it to each later version.
+// The base is 5.10 (Debian 11's 5.10.223): its row sets every switch a later row changes
+// back to 5.10's value; the declared defaults of KernelProfile (sim/profile.h) are 6.18's.
+// `since` is the first modelled Debian kernel a behaviour applies to; where Debian's stable
+// kernel carries a later upstream change, `what` names the upstream release too.
 const std::vector<KernelRule> kRules = {
-    {{6, 18}, {kX86}, "baseline",
-     "the base profile: Linux 6.18 x86_64, every constant as sim/profile.h declares it",
-     "fs/binfmt_elf.c load_elf_binary(), fs/exec.c, mm/vma_exec.c, arch/x86/mm/mmap.c, "
-     "arch/x86/entry/vdso/vma.c",
-     "", [](KernelProfile&) {}},
+    {{5, 10}, {kX86}, "baseline",
+     "5.10: bss by set_brk() over elf_bss/elf_brk with a fatal final padzero(); brk of an "
+     "ET_DYN without interpreter moved only when randomizing, by 32 MiB at most, no gap page; "
+     "no p_align for static PIE; MAP_FIXED for the first segment; total_mapping_size() from "
+     "the first to the last PT_LOAD; vdso hinted above the stack; inclusive [heap] test; no "
+     "file or anonymous THP alignment; brk(2) merges into the bss; program headers at most "
+     "one page; [vvar] 4 pages + [vdso]; no AT_MINSIGSTKSZ or AT_RSEQ_*",
+     "fs/binfmt_elf.c load_elf_binary(), set_brk(), load_elf_interp(), total_mapping_size(), "
+     "load_elf_phdrs(); arch/x86/entry/vdso/vma.c vdso_addr(); fs/proc/task_mmu.c "
+     "show_map_vma(); mm/huge_memory.c thp_get_unmapped_area(); mm/mmap.c do_brk_flags(); "
+     "arch/x86/kernel/process.c arch_randomize_brk(); arch/x86/include/asm/elf.h ARCH_DLINFO",
+     "", [](KernelProfile& p) {
+       p.exe_bss_elf_load = false;
+       p.exe_padzero_write_only = false;
+       p.interp_bss_elf_load = false;
+       p.static_pie_brk_always_moved = false;
+       p.brk_gap_page = false;
+       p.brk_rnd_range = 32ull << 20;
+       p.static_pie_align = false;
+       p.first_map_noreplace = false;
+       p.total_size_minmax = false;
+       p.vdso_above_stack = true;
+       p.heap_name_inclusive = true;
+       p.thp_topdown_top = false;
+       p.anon_thp_align = false;
+       p.file_thp_align = false;
+       p.brk_merges_bss = true;
+       p.phdr_table_max_page = true;
+       p.vdso_block = {{"[vvar]", 0x4000, 1}, {"[vdso]", 0x2000, 5}};
+       p.vdso_text_offset = 0x4000;
+       p.auxv_order = {33, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15};
+     }},
+    {{6, 1}, {kX86}, "auxv_order",
+     "AT_MINSIGSTKSZ right after AT_SYSINFO_EHDR (upstream 5.14)",
+     "arch/x86/include/asm/elf.h ARCH_DLINFO",
+     "x86/elf: Support a new ELF aux vector AT_MINSIGSTKSZ",
+     [](KernelProfile& p) {
+       p.auxv_order = {33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15};
+     }},
+    {{6, 1}, {kX86}, "first_map_noreplace",
+     "the first PT_LOAD of ET_EXEC and PIE maps with MAP_FIXED_NOREPLACE: a collision kills "
+     "instead of replacing (upstream 5.17)",
+     "fs/binfmt_elf.c load_elf_binary()", "binfmt_elf: reintroduce using MAP_FIXED_NOREPLACE",
+     [](KernelProfile& p) { p.first_map_noreplace = true; }},
+    {{6, 1}, {kX86}, "total_size_minmax",
+     "total_mapping_size() spans the lowest to the highest PT_LOAD (upstream 5.17)",
+     "fs/binfmt_elf.c total_mapping_size()",
+     "ELF: fix overflow in total mapping size calculation",
+     [](KernelProfile& p) { p.total_size_minmax = true; }},
+    {{6, 1}, {kX86}, "file_thp_align",
+     "file mappings of 2 MiB or more are PMD-aligned, not only DAX ones (upstream 5.18)",
+     "mm/huge_memory.c thp_get_unmapped_area()",
+     "mm/readahead: Align file mappings for non-DAX",
+     [](KernelProfile& p) { p.file_thp_align = true; }},
+    {{6, 1}, {kX86}, "brk_merges_bss",
+     "brk(2) looks for the brk VMA only from start_brk on: the heap never merges into the bss "
+     "(maple tree brk, upstream 6.1)",
+     "mm/mmap.c brk(), do_brk_flags()", "mm: convert brk to use vma iterator / maple tree",
+     [](KernelProfile& p) { p.brk_merges_bss = false; }},
+    {{6, 1}, {kX86}, "exe_bss_elf_load",
+     "each PT_LOAD of the program gets its bss from elf_load() right after it; a padzero() "
+     "failure is ignored (upstream 6.7; Debian 6.1.140 backport of the program part only)",
+     "fs/binfmt_elf.c elf_load(), load_elf_binary()",
+     "binfmt_elf: Support segments with 0 filesz and misaligned starts",
+     [](KernelProfile& p) { p.exe_bss_elf_load = true; }},
+    {{6, 1}, {kX86}, "static_pie_align",
+     "an ET_DYN without interpreter honours p_align above the page size: probe, unmap, align "
+     "down, MAP_FIXED_NOREPLACE (upstream 6.10; Debian 6.1.140)",
+     "fs/binfmt_elf.c load_elf_binary()",
+     "binfmt_elf: Honor PT_LOAD alignment for static PIE",
+     [](KernelProfile& p) { p.static_pie_align = true; }},
+    {{6, 1}, {kX86}, "brk_gap_page",
+     "a randomized brk starts one page after the bss unless brk was moved (upstream 6.10; "
+     "Debian 6.1.140)",
+     "fs/binfmt_elf.c load_elf_binary()", "binfmt_elf: Leave a gap between .bss and brk",
+     [](KernelProfile& p) { p.brk_gap_page = true; }},
+    {{6, 1}, {kX86}, "static_pie_brk_always_moved",
+     "an ET_DYN without interpreter gets brk at ELF_ET_DYN_BASE even with ASLR off (upstream "
+     "6.15; Debian 6.1.140 and 6.12.30)",
+     "fs/binfmt_elf.c load_elf_binary()",
+     "binfmt_elf: Move brk for static PIE even if ASLR disabled",
+     [](KernelProfile& p) { p.static_pie_brk_always_moved = true; }},
+    {{6, 1}, {kX86}, "brk_rnd_range",
+     "arch_randomize_brk() draws in 1 GiB, not 32 MiB, for 64-bit tasks (upstream 6.9; "
+     "5.10.226 and 6.1.112 stable)",
+     "arch/x86/kernel/process.c arch_randomize_brk()",
+     "x86: Increase brk randomness entropy for 64-bit systems",
+     [](KernelProfile& p) { p.brk_rnd_range = 1ull << 30; }},
+    {{6, 12}, {kX86}, "auxv_order",
+     "AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN after AT_PLATFORM (upstream 6.3)",
+     "fs/binfmt_elf.c create_elf_tables()",
+     "rseq: Introduce feature size and alignment ELF auxiliary vector entries",
+     [](KernelProfile& p) {
+       p.auxv_order = {33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11,
+                       12, 13, 14, 23, 25, 26, 31, 15, 27, 28};
+       p.rseq_feature_size = 28;
+       p.rseq_align = 32;
+     }},
+    {{6, 12}, {kX86}, "heap_name_inclusive",
+     "[heap] only for a VMA that strictly overlaps [start_brk, brk) (upstream 6.7)",
+     "fs/proc/task_mmu.c show_map_vma(), include/linux/mm.h vma_is_initial_heap()",
+     "mm: fix VMA heap bounds checking",
+     [](KernelProfile& p) { p.heap_name_inclusive = false; }},
+    {{6, 12}, {kX86}, "interp_bss_elf_load",
+     "the interpreter's segments get their bss from elf_load() too (upstream 6.7)",
+     "fs/binfmt_elf.c load_elf_interp()", "binfmt_elf: Use elf_load() for interpreter",
+     [](KernelProfile& p) { p.interp_bss_elf_load = true; }},
+    {{6, 12}, {kX86}, "exe_padzero_write_only",
+     "a padzero() failure fails the exec only for a writable segment (upstream 6.7)",
+     "fs/binfmt_elf.c elf_load()",
+     "binfmt_elf: Only report padzero() errors when PROT_WRITE",
+     [](KernelProfile& p) { p.exe_padzero_write_only = true; }},
+    {{6, 12}, {kX86}, "thp_topdown_top",
+     "an already aligned top-down THP search result is the top of the padded area (upstream "
+     "6.8)",
+     "mm/huge_memory.c __thp_get_unmapped_area()",
+     "mm: thp_get_unmapped_area must honour topdown preference",
+     [](KernelProfile& p) { p.thp_topdown_top = true; }},
+    {{6, 12}, {kX86}, "anon_thp_align",
+     "anonymous mmaps of a PMD multiple without a hint are PMD-aligned (upstream 6.8, limited "
+     "to PMD-multiple sizes in 6.12)",
+     "mm/mmap.c __get_unmapped_area()",
+     "mm: align larger anonymous mappings on THP boundaries",
+     [](KernelProfile& p) { p.anon_thp_align = true; }},
+    {{6, 12}, {kX86}, "vdso_above_stack",
+     "the vdso goes top-down below mmap_base, never at a random page above the stack "
+     "(upstream 6.9)",
+     "arch/x86/entry/vdso/vma.c map_vdso()", "x86/vdso: Move vDSO to mmap region",
+     [](KernelProfile& p) { p.vdso_above_stack = false; }},
+    {{6, 18}, {kX86}, "vdso_block",
+     "[vvar] 4 pages, [vvar_vclock] 2 pages, then [vdso]; AT_SYSINFO_EHDR at +0x6000 "
+     "(upstream 6.13 split the vclock pages, 6.15 moved to the generic data store)",
+     "arch/x86/entry/vdso/vma.c map_vdso()",
+     "x86/vdso: Switch to generic storage implementation",
+     [](KernelProfile& p) {
+       p.vdso_block = {{"[vvar]", 0x4000, 1}, {"[vvar_vclock]", 0x2000, 1}, {"[vdso]", 0x2000, 5}};
+       p.vdso_text_offset = 0x6000;
+     }},
+    {{6, 18}, {kX86}, "phdr_table_max_page",
+     "load_elf_phdrs() accepts program header tables larger than one page, up to 64 KiB "
+     "(upstream 6.17)",
+     "fs/binfmt_elf.c load_elf_phdrs()",
+     "binfmt_elf: remove the 4k limitation of program header size",
+     [](KernelProfile& p) { p.phdr_table_max_page = false; }},
+    {{7, 2}, {kX86}, "rseq",
+     "AT_RSEQ_FEATURE_SIZE 33 and AT_RSEQ_ALIGN 64: struct rseq gained slice_ctrl (upstream "
+     "7.0)",
+     "fs/binfmt_elf.c create_elf_tables(), include/uapi/linux/rseq.h, rseq_alloc_align()",
+     "rseq: Add fields and constants for time slice extension",
+     [](KernelProfile& p) {
+       p.rseq_feature_size = 33;
+       p.rseq_align = 64;
+     }},
 };
 
 }  // namespace

@@ -35,7 +35,8 @@ MapResult VmOps::get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, ui
   MapResult ret = MapResult::error(ENOMEM);
   bool done = false;
   bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
-  bool thp = (is_file && P_.file_thp_align) || (!is_file && !addr && len % P_.pmd_size == 0);
+  bool thp = (is_file && P_.file_thp_align) ||
+             (!is_file && P_.anon_thp_align && !addr && len % P_.pmd_size == 0);
   if (thp && !fixed) {
     // __thp_get_unmapped_area()
     const uint64_t size = P_.pmd_size;
@@ -51,7 +52,9 @@ MapResult VmOps::get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, ui
           ret = r;  // "Do not try to align to THP boundary if allocation at the hint succeeds."
         } else {
           uint64_t off_sub = (off - r.addr) & (size - 1);
-          ret = MapResult::at(off_sub == 0 ? r.addr + size : r.addr + off_sub);
+          // Before 6.8 an aligned top-down result stayed at the bottom of the padded area.
+          ret = MapResult::at(off_sub == 0 ? (P_.thp_topdown_top ? r.addr + size : r.addr)
+                                           : r.addr + off_sub);
         }
         done = true;
       }
@@ -223,7 +226,9 @@ uint64_t VmOps::brk(uint64_t newbrk_req) {
   // do_brk_flags(): extend the brk VMA (vma_prev_limit(start_brk)) or create a new one that
   // merges with nothing.
   const Vma* prev = oldbrk ? as_.vma_at(oldbrk - 1) : nullptr;
-  bool extend = prev && prev->start >= mm_.start_brk && prev->kind == Vma::Kind::Anon &&
+  // 5.10's do_brk_flags() merged into any compatible previous VMA, the bss included.
+  bool extend = prev && (P_.brk_merges_bss || prev->start >= mm_.start_brk) &&
+                prev->kind == Vma::Kind::Anon &&
                 prev->prot == (PROT_R | PROT_W) && prev->accounted && !prev->shared;
   Vma v;
   v.start = oldbrk;

@@ -167,7 +167,7 @@ json capture_json(const VmCase& c, const execmap::live::VmCaptureResult& r, cons
   req.argv = c.request.argv;
   req.envp = c.request.envp;
   req.profile = execmap::sim::default_profile();
-  req.profile.host.stack_rlimit = r.stack_rlimit;  // ~0 is kRlimInfinity on both sides
+  req.host.stack_rlimit = r.stack_rlimit;  // ~0 is kRlimInfinity on both sides
   json j = execmap::cli::capture_to_json(req, r.capture);
   j["cwd"] = c.cwd;
   j["disable_aslr"] = c.request.disable_aslr;
