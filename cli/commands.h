@@ -100,6 +100,12 @@ struct GradeOptions {
 CLI::App* setup_grade(CLI::App& app, GradeOptions& o);
 int run_grade(const GradeOptions& o);
 
+struct KernelsOptions {
+  std::string format = "text";
+};
+CLI::App* setup_kernels(CLI::App& app, KernelsOptions& o);
+int run_kernels(const KernelsOptions& o);
+
 // Shared by the commands: simulate, and report a predicted failure the documented way.
 // Returns -1 when the exec succeeds, else the exit code already reported.
 int report_failure(const sim::ExecResult& r, const std::string& format);

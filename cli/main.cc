@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "sim/target.h"
 
 #ifndef EXECMAP_VERSION
 #define EXECMAP_VERSION "0.0.0"
@@ -26,9 +27,12 @@ struct Subcommand {
 
 int main(int argc, char** argv) {
   CLI::App app{"execmap: predict the exact address space and initial stack that Linux "
-               "execve() builds for an x86_64 ELF, without running it"};
-  app.set_version_flag("--version", std::string("execmap ") + EXECMAP_VERSION +
-                                        " (profile linux-6.18-x86_64)");
+               "execve() builds for an x86_64 ELF on Linux 5.10 to 7.2, without running it"};
+  std::string modelled;
+  for (execmap::sim::KernelVersion v : execmap::sim::modelled_kernels())
+    modelled += " " + v.str();
+  app.set_version_flag("--version", std::string("execmap ") + EXECMAP_VERSION + " (kernels" +
+                                        modelled + ", x86_64; glibc 2.36 ld.so)");
   app.require_subcommand(1);
   LayoutOptions layout;
   StackOptions stack;
@@ -39,6 +43,7 @@ int main(int argc, char** argv) {
   SpaceOptions space;
   GradeOptions grade;
   LibsOptions libs;
+  KernelsOptions kernels;
   std::vector<Subcommand> subs = {
       {"layout", [&](CLI::App& a) { return setup_layout(a, layout); }, [&] { return run_layout(layout); }},
       {"stack", [&](CLI::App& a) { return setup_stack(a, stack); }, [&] { return run_stack(stack); }},
@@ -49,6 +54,7 @@ int main(int argc, char** argv) {
       {"space", [&](CLI::App& a) { return setup_space(a, space); }, [&] { return run_space(space); }},
       {"grade", [&](CLI::App& a) { return setup_grade(a, grade); }, [&] { return run_grade(grade); }},
       {"libs", [&](CLI::App& a) { return setup_libs(a, libs); }, [&] { return run_libs(libs); }},
+      {"kernels", [&](CLI::App& a) { return setup_kernels(a, kernels); }, [&] { return run_kernels(kernels); }},
   };
   // Registering a CLI11 subcommand costs more than the whole simulation, so register only
   // the one named on the command line (all of them for --help, --version and mistakes).

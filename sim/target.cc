@@ -102,7 +102,7 @@ const std::vector<KernelRule> kRules = {
      }},
     {{6, 1}, {kX86}, "auxv_order",
      "AT_MINSIGSTKSZ right after AT_SYSINFO_EHDR (upstream 5.14)",
-     "arch/x86/include/asm/elf.h ARCH_DLINFO",
+     "arch/x86/include/asm/elf.h ARCH_DLINFO, expanded in fs/binfmt_elf.c create_elf_tables()",
      "x86/elf: Support a new ELF aux vector AT_MINSIGSTKSZ",
      [](KernelProfile& p) {
        p.auxv_order = {33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15};
