@@ -179,16 +179,6 @@ nlohmann::json comparison_json(const Comparison& cmp) {
 }
 
 namespace {
-std::string to_hex(const std::vector<uint8_t>& v) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  s.reserve(v.size() * 2);
-  for (uint8_t b : v) {
-    s += d[b >> 4];
-    s += d[b & 15];
-  }
-  return s;
-}
 std::vector<uint8_t> from_hex(const std::string& s) {
   std::vector<uint8_t> v;
   for (size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(uint8_t(std::stoul(s.substr(i, 2), nullptr, 16)));
@@ -238,7 +228,7 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
           {"rip", hex(c.rip)},
           {"rsp", hex(c.rsp)},
           {"stack_end", hex(c.stack_end)},
-          {"stack_image", to_hex(c.stack_image)},
+          {"stack_image", util::hex_bytes(c.stack_image.data(), c.stack_image.size())},
           {"mm",
            {{"start_code", hex(c.mm.start_code)}, {"end_code", hex(c.mm.end_code)},
             {"start_stack", hex(c.mm.start_stack)}, {"start_data", hex(c.mm.start_data)},

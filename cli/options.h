@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/exec.h"
+#include "util/format.h"
 
 namespace execmap::cli {
 
@@ -36,7 +37,7 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
 // Builds the request; on a usage problem returns false with *err set.
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err);
 
-// "0x7ffff7fff000"
-std::string hex(uint64_t v);
+// "0x7ffff7fff000", for every renderer.
+using util::hex;
 
 }  // namespace execmap::cli

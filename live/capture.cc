@@ -24,10 +24,13 @@
 #include <exception>
 #include <thread>
 
+#include "util/format.h"
+
 namespace execmap::live {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using util::hex;
 
 // What the child reports through the CLOEXEC pipe when it cannot reach (or survive) execve().
 // Only kStageExec is an outcome of the request; the others are failures of the capture itself.
@@ -324,17 +327,6 @@ bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
   *err = ENOSYS;  // only x86_64 register layouts are supported
   return false;
 #endif
-}
-
-// "0x" and lower-case hex digits, for error messages.
-std::string hex(uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), digits[v & 0xf]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + out;
 }
 
 // Puts rip back on `rip` (after an int3, the kernel reports the address past it).

@@ -23,6 +23,8 @@
 #include <sstream>
 #include <thread>
 
+#include "util/format.h"
+
 namespace execmap::live {
 namespace {
 
@@ -89,12 +91,6 @@ std::vector<uint8_t> read_mem(pid_t pid, uint64_t addr, uint64_t len) {
   out.resize(done);
   ::close(fd);
   return out;
-}
-
-std::string hexs(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
 }
 
 // The int3 planted at the entry. Only its low byte is ever written back, so bytes the loader
@@ -412,7 +408,7 @@ bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* e
       regs.rip = tracer.bp().addr;
       ::ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
       out->outcome = LoaderStop::Outcome::ReachedEntry;
-      out->message = "reached the entry point " + hexs(regs.rip);
+      out->message = "reached the entry point " + util::hex(regs.rip);
       tracer.capture(out, regs);
       return true;
     }
@@ -422,14 +418,14 @@ bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* e
       uint64_t addr = reinterpret_cast<uint64_t>(si.si_addr);
       if (sig == SIGSEGV && addr == regs.rip) {
         out->outcome = LoaderStop::Outcome::JumpedElsewhere;
-        out->message = "the loader jumped to " + hexs(regs.rip) +
+        out->message = "the loader jumped to " + util::hex(regs.rip) +
                        ", which is not executable (" + signal_text(sig) + ")";
         tracer.capture(out, regs);
         return true;
       }
       out->outcome = LoaderStop::Outcome::Crashed;
       out->message = "the loader crashed with " + signal_text(sig) + " at rip " +
-                     hexs(regs.rip) + " (fault address " + hexs(addr) + ")";
+                     util::hex(regs.rip) + " (fault address " + util::hex(addr) + ")";
       return true;
     }
     deliver = sig;  // any other signal goes to the loader as usual

@@ -10,11 +10,13 @@
 #include "sim/aslr.h"
 #include "sim/stack_builder.h"
 #include "sim/vm.h"
+#include "util/format.h"
 
 namespace execmap::sim {
 namespace {
 
 using elf::Phdr;
+using util::hex;
 
 constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
 
@@ -81,12 +83,6 @@ class ExecSim {
               std::vector<std::string> changes) {
     if (req_.record_steps) record_step(r_, name, function, std::move(changes));
   }
-  static std::string hex(uint64_t v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-    return b;
-  }
-
   // kernel_read() + elf_read(): rw_verify_area() refuses offsets that overflow loff_t
   // (EINVAL); a short read is EIO.
   int elf_read(const loader::ExecFile& f, uint64_t pos, uint64_t len, std::vector<uint8_t>* out) {

@@ -15,9 +15,12 @@
 #include "loader/dyn_symbols.h"
 #include "loader/elf_defs.h"
 #include "sim/vm.h"
+#include "util/format.h"
 
 namespace execmap::sim {
 namespace {
+
+using util::hex;
 
 constexpr uint64_t kMallocAlignment = 16;   // MALLOC_ALIGNMENT on x86_64
 constexpr uint64_t kTcbAlignment = 64;      // TCB_ALIGNMENT (sysdeps/x86/nptl/pthreaddef.h)
@@ -31,12 +34,6 @@ constexpr uint32_t kVdsoVersionNdxHigh = 2;
 
 uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 uint64_t align_down(uint64_t v, uint64_t a) { return a ? v / a * a : v; }
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 uint32_t pf_to_prot(uint32_t f) {
   return ((f & elf::PF_R) ? PROT_R : 0) | ((f & elf::PF_W) ? PROT_W : 0) |
