@@ -2,8 +2,6 @@
 // load_elf_binary() and create_elf_tables() would have built for PROG.
 #include "cli/grade.h"
 
-#include <elf.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -12,10 +10,14 @@
 #include <sstream>
 
 #include "cli/options.h"
+#include "loader/elf_defs.h"
 #include "loader/sections.h"
+#include "util/format.h"
 
 namespace execmap::cli {
 namespace {
+
+using namespace elf;  // PT_LOAD, ET_DYN, AT_*: the one table of ELF names
 
 constexpr uint64_t kPage = 4096;
 uint64_t page_down(uint64_t v) { return v & ~(kPage - 1); }
@@ -77,13 +79,8 @@ std::vector<MapLine> parse_maps(const std::string& text) {
   return out;
 }
 
-std::string rwx(uint32_t p_flags) {
-  std::string s = "---";
-  if (p_flags & PF_R) s[0] = 'r';
-  if (p_flags & PF_W) s[1] = 'w';
-  if (p_flags & PF_X) s[2] = 'x';
-  return s;
-}
+// "r-x" for a PT_LOAD's p_flags.
+std::string rwx(uint32_t p_flags) { return util::rwx(elf::prot_from_p_flags(p_flags)); }
 
 // Reads the loader's memory from the stack image and the memory blocks.
 class Memory {

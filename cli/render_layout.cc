@@ -4,17 +4,11 @@
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"
+#include "util/format.h"
 
 namespace execmap::cli {
 
-std::string perms_of(const sim::Vma& v) {
-  std::string p = "----";
-  if (v.prot & sim::PROT_R) p[0] = 'r';
-  if (v.prot & sim::PROT_W) p[1] = 'w';
-  if (v.prot & sim::PROT_X) p[2] = 'x';
-  p[3] = v.shared ? 's' : 'p';
-  return p;
-}
+std::string perms_of(const sim::Vma& v) { return util::perms_string(v.prot, v.shared); }
 
 std::string human_size(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -476,13 +476,7 @@ class ExecSim {
     return map;
   }
 
-  static uint32_t make_prot(uint32_t p_flags) {
-    uint32_t prot = 0;
-    if (p_flags & elf::PF_R) prot |= PROT_R;
-    if (p_flags & elf::PF_W) prot |= PROT_W;
-    if (p_flags & elf::PF_X) prot |= PROT_X;
-    return prot;
-  }
+  static uint32_t make_prot(uint32_t p_flags) { return elf::prot_from_p_flags(p_flags); }
 
   static uint64_t total_mapping_size(const std::vector<Phdr>& ph, uint64_t page) {
     uint64_t min_addr = ~uint64_t(0), max_addr = 0;

@@ -35,11 +35,6 @@ constexpr uint32_t kVdsoVersionNdxHigh = 2;
 uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 uint64_t align_down(uint64_t v, uint64_t a) { return a ? v / a * a : v; }
 
-uint32_t pf_to_prot(uint32_t f) {
-  return ((f & elf::PF_R) ? PROT_R : 0) | ((f & elf::PF_W) ? PROT_W : 0) |
-         ((f & elf::PF_X) ? PROT_X : 0);
-}
-
 struct ObjectFacts {
   std::vector<elf::Phdr> phdrs;
   elf::Ehdr ehdr;
@@ -211,7 +206,7 @@ class Replay {
       c.dataend = p.p_vaddr + p.p_filesz;
       c.allocend = p.p_vaddr + p.p_memsz;
       c.mapoff = align_down(p.p_offset, page_);
-      c.prot = pf_to_prot(p.p_flags);
+      c.prot = elf::prot_from_p_flags(p.p_flags);
       if (p.p_align && (p.p_align & (p.p_align - 1)) == 0 && p.p_align > p_align_max)
         p_align_max = p.p_align;
       if (!cmds.empty() && cmds.back().mapend != c.mapstart) has_holes = true;
@@ -484,7 +479,7 @@ class Replay {
           if (p.p_type == elf::PT_LOAD && !(p.p_flags & elf::PF_W)) {
             uint64_t s = align_down(p.p_vaddr, page_) + F.l_addr;
             uint64_t len = align_up(p.p_vaddr + p.p_memsz, page_) - align_down(p.p_vaddr, page_);
-            uint32_t prot = pf_to_prot(p.p_flags);
+            uint32_t prot = elf::prot_from_p_flags(p.p_flags);
             vm_.mprotect(s, len, prot | PROT_W);
             textrels.push_back({s, {len, prot}});
           }
