@@ -5,6 +5,7 @@
 #include "cli/render.h"
 #include "loader/elf_defs.h"
 #include "util/format.h"
+#include "util/maps.h"
 
 namespace execmap::cli {
 
@@ -33,44 +34,29 @@ std::string human_size(uint64_t b) {
   return buf;
 }
 
-std::string maps_line(uint64_t start, uint64_t end, const std::string& perms, uint64_t offset,
-                      uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
-                      const std::string& name) {
-  // show_vma_header_prefix(): the line is padded to 25 + 6 * sizeof(void *) - 1 columns
-  // before a name (seq_setwidth / seq_pad), and ends in one space without one.
-  char buf[160];
-  int n = std::snprintf(buf, sizeof buf, "%08llx-%08llx %s %08llx %02x:%02x %llu ",
-                        (unsigned long long)start, (unsigned long long)end, perms.c_str(),
-                        (unsigned long long)offset, dev_major, dev_minor,
-                        (unsigned long long)inode);
-  std::string line(buf, n > 0 ? size_t(n) : 0);
-  if (!name.empty()) {
-    if (line.size() < 72) line.append(72 - line.size(), ' ');
-    line += ' ';
-    line += name;
-  }
-  return line;
-}
-
 std::vector<std::string> maps_lines(const std::vector<loader::FileIdentity>& files,
                                     const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
                                     const sim::KernelProfile& p) {
   std::vector<std::string> out;
   for (const auto& v : vmas) {
-    uint32_t maj = 0, min = 0;
-    uint64_t ino = 0, off = 0;
+    util::MapsLine m;
+    m.start = v.start;
+    m.end = v.end;
+    m.perms = perms_of(v);
     if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
       const auto& id = files[v.file];
-      maj = id.dev_major;
-      min = id.dev_minor;
-      ino = id.inode;
-      off = v.pgoff;
+      m.offset = v.pgoff;
+      m.dev_major = id.dev_major;
+      m.dev_minor = id.dev_minor;
+      m.inode = id.inode;
     }
-    out.push_back(maps_line(v.start, v.end, perms_of(v), off, maj, min, ino,
-                            sim::vma_name(files, mm, v)));
+    m.path = sim::vma_name(files, mm, v);
+    out.push_back(util::format_maps_line(m));
   }
   if (p.vsyscall)
-    out.push_back(maps_line(p.vsyscall_start, p.vsyscall_end, "--xp", 0, 0, 0, 0, "[vsyscall]"));
+    out.push_back(util::format_maps_line({p.vsyscall_start, p.vsyscall_end,
+                                          util::perms_string(util::kProtExec, /*shared=*/false),
+                                          0, 0, 0, 0, "[vsyscall]"}));
   return out;
 }
 

@@ -24,41 +24,12 @@
 #include <thread>
 
 #include "util/format.h"
+#include "util/maps.h"
 
 namespace execmap::live {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct MapLine {
-  uint64_t start = 0, end = 0, offset = 0;
-  bool r = false, w = false, x = false;
-  std::string path;
-};
-
-std::vector<MapLine> parse_maps(const std::string& text) {
-  std::vector<MapLine> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    MapLine m;
-    char perms[8] = {};
-    unsigned long long s, e, off;
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off,
-                    &path_at) < 4)
-      continue;
-    m.start = s;
-    m.end = e;
-    m.offset = off;
-    m.r = perms[0] == 'r';
-    m.w = perms[1] == 'w';
-    m.x = perms[2] == 'x';
-    if (path_at > 0 && static_cast<size_t>(path_at) <= line.size()) m.path = line.substr(path_at);
-    out.push_back(m);
-  }
-  return out;
-}
 
 bool read_text(const std::string& path, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -127,7 +98,7 @@ class Tracer {
   void update_breakpoint() {
     std::string text;
     if (!read_text("/proc/" + std::to_string(pid_) + "/maps", &text)) return;
-    auto maps = parse_maps(text);
+    auto maps = util::parse_maps(text);
     bool have_base = !req_.target_is_dyn;
     uint64_t base = 0;
     if (req_.target_is_dyn)
@@ -141,7 +112,8 @@ class Tracer {
     uint64_t entry = base + req_.e_entry;
     bool exec_ok = false;
     for (const auto& m : maps)
-      if (have_base && m.start <= entry && entry < m.end && m.x) exec_ok = true;
+      if (have_base && m.start <= entry && entry < m.end && (m.prot() & util::kProtExec))
+        exec_ok = true;
     if (bp_.set && (!exec_ok || bp_.addr != entry)) {
       uint8_t cur;
       if (peek_byte(pid_, bp_.addr, &cur) && cur == 0xcc) poke_byte(pid_, bp_.addr, bp_.orig, nullptr);
@@ -166,10 +138,10 @@ class Tracer {
     out->base = base_;
     read_text("/proc/" + std::to_string(pid_) + "/maps", &out->maps);
     uint64_t total = 0;
-    for (const auto& m : parse_maps(out->maps)) {
+    for (const auto& m : util::parse_maps(out->maps)) {
       if (m.start <= regs.rsp && regs.rsp < m.end)
         out->stack_image = read_mem(pid_, regs.rsp, m.end - regs.rsp);
-      if (!m.r || m.path == "[vvar]" || m.path == "[vvar_vclock]" || m.path == "[vsyscall]")
+      if (!(m.prot() & util::kProtRead) || m.path == "[vvar]" || m.path == "[vvar_vclock]" || m.path == "[vsyscall]")
         continue;
       uint64_t len = m.end - m.start;
       if (len > (256ull << 20) || total + len > (512ull << 20)) continue;
