@@ -4,6 +4,7 @@
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"
+#include "sim/proc_maps.h"
 #include "util/format.h"
 #include "util/maps.h"
 
@@ -38,25 +39,8 @@ std::vector<std::string> maps_lines(const std::vector<loader::FileIdentity>& fil
                                     const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
                                     const sim::KernelProfile& p) {
   std::vector<std::string> out;
-  for (const auto& v : vmas) {
-    util::MapsLine m;
-    m.start = v.start;
-    m.end = v.end;
-    m.perms = perms_of(v);
-    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      const auto& id = files[v.file];
-      m.offset = v.pgoff;
-      m.dev_major = id.dev_major;
-      m.dev_minor = id.dev_minor;
-      m.inode = id.inode;
-    }
-    m.path = sim::vma_name(files, mm, v);
+  for (const util::MapsLine& m : sim::proc_maps(files, mm, vmas, p))
     out.push_back(util::format_maps_line(m));
-  }
-  if (p.vsyscall)
-    out.push_back(util::format_maps_line({p.vsyscall_start, p.vsyscall_end,
-                                          util::perms_string(util::kProtExec, /*shared=*/false),
-                                          0, 0, 0, 0, "[vsyscall]"}));
   return out;
 }
 
@@ -67,9 +51,7 @@ std::vector<sim::Vma> vma_list(const sim::ExecResult& r) {
 }
 
 std::string render_maps(const sim::ExecResult& r) {
-  std::string out;
-  for (const auto& l : maps_lines(r.files, r.mm, vma_list(r), r.profile)) out += l + "\n";
-  return out;
+  return util::format_maps(sim::proc_maps(r));
 }
 
 Role role_of(const sim::ExecResult& r, const sim::Vma& v) {
@@ -224,22 +206,13 @@ nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
                              const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
                              const sim::KernelProfile& p) {
   nlohmann::json maps = nlohmann::json::array();
-  for (const auto& v : vmas) {
-    char dev[16] = "00:00";
-    uint64_t ino = 0, off = 0;
-    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      std::snprintf(dev, sizeof dev, "%02x:%02x", files[v.file].dev_major, files[v.file].dev_minor);
-      ino = files[v.file].inode;
-      off = v.pgoff;
-    }
-    maps.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
-                    {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
-                    {"path", sim::vma_name(files, mm, v)}});
+  for (const util::MapsLine& m : sim::proc_maps(files, mm, vmas, p)) {
+    char dev[24];
+    std::snprintf(dev, sizeof dev, "%02x:%02x", m.dev_major, m.dev_minor);
+    maps.push_back({{"start", hex(m.start)}, {"end", hex(m.end)}, {"perms", m.perms},
+                    {"offset", hex(m.offset)}, {"dev", dev}, {"inode", m.inode},
+                    {"path", m.path}});
   }
-  if (p.vsyscall)
-    maps.push_back({{"start", hex(p.vsyscall_start)}, {"end", hex(p.vsyscall_end)},
-                    {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
-                    {"path", "[vsyscall]"}});
   return maps;
 }
 

@@ -148,6 +148,9 @@ TEST_CASE("a whole maps text keeps the good lines in order", "[util]") {
   CHECK(lines[0].path == "/bin/p");
   CHECK(lines[1].path == "[stack]");
   CHECK(lines[1].end == 0x7ffffffff000);
+  CHECK(util::format_maps(lines) ==
+        "00400000-00401000 r--p 00000000 fe:00 7                                  /bin/p\n"
+        "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n");
   CHECK(util::parse_maps("").empty());
   CHECK(util::parse_maps("\n\n\n").empty());
 }

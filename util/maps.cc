@@ -111,4 +111,13 @@ std::string format_maps_line(const MapsLine& m) {
   return line;
 }
 
+std::string format_maps(const std::vector<MapsLine>& lines) {
+  std::string out;
+  for (const MapsLine& m : lines) {
+    out += format_maps_line(m);
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace execmap::util

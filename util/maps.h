@@ -42,5 +42,7 @@ std::vector<MapsLine> parse_maps(std::string_view text);
 // named mapping spaces to kMapsNameColumn, one more space and the name; an anonymous line ends
 // in one space. parse_maps_line(format_maps_line(m)) == m for every line the parser returns.
 std::string format_maps_line(const MapsLine& m);
+// The whole text: each line printed by format_maps_line() and ended by '\n'.
+std::string format_maps(const std::vector<MapsLine>& lines);
 
 }  // namespace execmap::util
