@@ -12,6 +12,7 @@
 
 #include "cli/options.h"
 #include "cli/render.h"
+#include "util/maps.h"
 
 namespace execmap::cli {
 
@@ -47,21 +48,11 @@ std::map<std::string, uint64_t> observed_regions(const live::Capture& c,
         if (kv.first == o.start && kv.second.file >= 0 && size_t(kv.second.file) < b.files.size())
           role_path["lib " + o.name] = b.files[size_t(kv.second.file)].path;
     }
-  std::istringstream in(c.maps);
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long long s, e, off, ino;
-    unsigned maj, min;
-    char perms[5];
-    int n = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
-                    &min, &ino, &n) < 7)
-      continue;
-    std::string path = n > 0 && size_t(n) <= line.size() ? line.substr(size_t(n)) : "";
+  for (const util::MapsLine& m : util::parse_maps(c.maps)) {
     for (const auto& [role, p] : role_path)
-      if (ino != 0 && path == p && !out.count(role)) out[role] = s;  // maps is sorted
-    if (path == "[vdso]") out["vdso"] = s;
-    if (path == "[stack]") out["stack"] = e;
+      if (m.inode != 0 && m.path == p && !out.count(role)) out[role] = m.start;  // maps is sorted
+    if (m.path == "[vdso]") out["vdso"] = m.start;
+    if (m.path == "[stack]") out["stack"] = m.end;
   }
   if (!out.count("stack") && c.stack_end) out["stack"] = c.stack_end;
   out["sp"] = c.rsp;

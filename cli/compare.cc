@@ -11,6 +11,8 @@
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"
+#include "util/format.h"
+#include "util/maps.h"
 
 namespace execmap::cli {
 
@@ -179,16 +181,6 @@ nlohmann::json comparison_json(const Comparison& cmp) {
 }
 
 namespace {
-std::string to_hex(const std::vector<uint8_t>& v) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  s.reserve(v.size() * 2);
-  for (uint8_t b : v) {
-    s += d[b >> 4];
-    s += d[b & 15];
-  }
-  return s;
-}
 std::vector<uint8_t> from_hex(const std::string& s) {
   std::vector<uint8_t> v;
   for (size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(uint8_t(std::stoul(s.substr(i, 2), nullptr, 16)));
@@ -209,14 +201,11 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
   // by ld.so before the entry point): a replay elsewhere checks it sees the same files.
   nlohmann::json sizes = nlohmann::json::object();
   {
-    std::istringstream in(c.maps);
-    std::string line;
-    while (std::getline(in, line)) {
-      size_t slash = line.find('/');
-      if (slash == std::string::npos) continue;
-      std::string p = line.substr(slash);
+    for (const util::MapsLine& m : util::parse_maps(c.maps)) {
+      const std::string& p = m.path;
       struct stat st;
-      if (!sizes.contains(p) && ::stat(p.c_str(), &st) == 0) sizes[p] = uint64_t(st.st_size);
+      if (p.empty() || p[0] != '/' || sizes.contains(p)) continue;
+      if (::stat(p.c_str(), &st) == 0) sizes[p] = uint64_t(st.st_size);
     }
     struct stat st;
     if (c.at_entry && ::stat("/etc/ld.so.cache", &st) == 0)
@@ -238,7 +227,7 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
           {"rip", hex(c.rip)},
           {"rsp", hex(c.rsp)},
           {"stack_end", hex(c.stack_end)},
-          {"stack_image", to_hex(c.stack_image)},
+          {"stack_image", util::hex_bytes(c.stack_image.data(), c.stack_image.size())},
           {"mm",
            {{"start_code", hex(c.mm.start_code)}, {"end_code", hex(c.mm.end_code)},
             {"start_stack", hex(c.mm.start_stack)}, {"start_data", hex(c.mm.start_data)},
@@ -310,22 +299,13 @@ CaptureTarget target_from_capture(const nlohmann::json& j) {
   std::vector<sim::SpecialMapping> block;
   uint64_t block_start = 0, vdso = 0;
   bool vsyscall = false;
-  std::istringstream in(c.maps);
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long long s, e;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%llx-%llx %4s", &s, &e, perms) != 3) continue;
-    size_t lb = line.rfind('[');
-    if (lb == std::string::npos) continue;
-    std::string name = line.substr(lb);
+  for (const util::MapsLine& m : util::parse_maps(c.maps)) {
+    const std::string& name = m.path;
     if (name == "[vsyscall]") vsyscall = true;
     if (name != "[vvar]" && name != "[vvar_vclock]" && name != "[vdso]") continue;
-    if (block.empty()) block_start = s;
-    if (name == "[vdso]") vdso = s;
-    block.push_back({name, e - s,
-                     uint32_t((perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
-                              (perms[2] == 'x' ? 4 : 0))});
+    if (block.empty()) block_start = m.start;
+    if (name == "[vdso]") vdso = m.start;
+    block.push_back({name, m.end - m.start, m.prot()});
   }
   if (!block.empty()) {
     t.config.vdso_block = block;

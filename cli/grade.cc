@@ -2,8 +2,6 @@
 // load_elf_binary() and create_elf_tables() would have built for PROG.
 #include "cli/grade.h"
 
-#include <elf.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -12,10 +10,16 @@
 #include <sstream>
 
 #include "cli/options.h"
+#include "loader/elf_defs.h"
 #include "loader/sections.h"
+#include "util/format.h"
+#include "util/maps.h"
 
 namespace execmap::cli {
 namespace {
+
+using namespace elf;  // PT_LOAD, ET_DYN, AT_*: the one table of ELF names
+using util::MapsLine;
 
 constexpr uint64_t kPage = 4096;
 uint64_t page_down(uint64_t v) { return v & ~(kPage - 1); }
@@ -53,37 +57,8 @@ const CheckDef kChecks[] = {
     {"auxv.optional", "Optional auxv entries are sane", 1},
 };
 
-struct MapLine {
-  uint64_t start = 0, end = 0, offset = 0;
-  std::string perms;  // "rw-p"
-  std::string path;
-};
-
-std::vector<MapLine> parse_maps(const std::string& text) {
-  std::vector<MapLine> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long long s, e, off;
-    char perms[8] = {};
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off,
-                    &path_at) < 4 || e <= s)
-      continue;
-    MapLine m{s, e, off, perms, ""};
-    if (path_at > 0 && static_cast<size_t>(path_at) <= line.size()) m.path = line.substr(path_at);
-    out.push_back(m);
-  }
-  return out;
-}
-
-std::string rwx(uint32_t p_flags) {
-  std::string s = "---";
-  if (p_flags & PF_R) s[0] = 'r';
-  if (p_flags & PF_W) s[1] = 'w';
-  if (p_flags & PF_X) s[2] = 'x';
-  return s;
-}
+// "r-x" for a PT_LOAD's p_flags.
+std::string rwx(uint32_t p_flags) { return util::rwx(elf::prot_from_p_flags(p_flags)); }
 
 // Reads the loader's memory from the stack image and the memory blocks.
 class Memory {
@@ -149,7 +124,12 @@ std::string quote(const std::string& s) {
 class Grader {
  public:
   Grader(const sim::ExecResult& r, const std::vector<uint8_t>& file, const GradeInput& in)
-      : r_(r), exe_(r.objects[0]), file_(file), in_(in), mem_(in), maps_(parse_maps(in.maps)) {
+      : r_(r),
+        exe_(r.objects[0]),
+        file_(file),
+        in_(in),
+        mem_(in),
+        maps_(util::parse_maps(in.maps)) {
     for (const auto& p : exe_.phdrs)
       if (p.p_type == PT_LOAD) loads_.push_back(p);
   }
@@ -166,8 +146,8 @@ class Grader {
 
  private:
   bool is_dyn() const { return exe_.ehdr.e_type == ET_DYN; }
-  bool is_target(const MapLine& m) const { return m.path == exe_.id.path; }
-  const MapLine* map_at(uint64_t a) const {
+  bool is_target(const MapsLine& m) const { return m.path == exe_.id.path; }
+  const MapsLine* map_at(uint64_t a) const {
     for (const auto& m : maps_)
       if (m.start <= a && a < m.end) return &m;
     return nullptr;
@@ -310,7 +290,7 @@ class Grader {
         std::string want = rwx(l.p_flags);
         for (uint64_t pg = page_down(base_ + l.p_vaddr); pg < page_up(base_ + l.p_vaddr + l.p_memsz);
              pg += kPage) {
-          const MapLine* m = map_at(pg);
+          const MapsLine* m = map_at(pg);
           if (id == "segments.mapped") {
             if (!m) {
               bad.push_back(seg_label(i) + ": page " + hex(pg) + " is not mapped");
@@ -421,7 +401,7 @@ class Grader {
                          std::to_string(in_.sp % 16) + "); the kernel aligns it to 16");
     }
     if (id == "stack.writable") {
-      const MapLine* m = map_at(in_.sp);
+      const MapsLine* m = map_at(in_.sp);
       if (m && m->perms.size() >= 2 && m->perms[0] == 'r' && m->perms[1] == 'w')
         return pass(c, "sp is in " + hex(m->start) + "-" + hex(m->end) + " " + m->perms);
       return fail(c, m ? "sp " + hex(in_.sp) + " is in a " + m->perms + " mapping, not rw"
@@ -485,8 +465,8 @@ class Grader {
     if (id == "auxv.random") {
       auto v = aux(AT_RANDOM);
       if (!v) return fail(c, "AT_RANDOM is missing; the kernel passes 16 random bytes");
-      const MapLine* m = map_at(*v);
-      const MapLine* m2 = map_at(*v + 15);
+      const MapsLine* m = map_at(*v);
+      const MapsLine* m2 = map_at(*v + 15);
       if (!m || !m2 || m->perms[0] != 'r' || m2->perms[0] != 'r')
         return fail(c, "AT_RANDOM " + hex(*v) + " does not point to 16 readable bytes");
       return pass(c, "AT_RANDOM " + hex(*v) + " points to 16 readable bytes");
@@ -506,13 +486,13 @@ class Grader {
       for (const auto& [t, v] : auxv_) {
         if (++seen[t] == 2) bad.push_back("type " + std::to_string(t) + " appears twice");
         if (t == AT_EXECFN || t == AT_PLATFORM || t == AT_BASE_PLATFORM) {
-          const MapLine* m = map_at(v);
+          const MapsLine* m = map_at(v);
           if (!m || m->perms[0] != 'r') bad.push_back("type " + std::to_string(t) + " = " + hex(v) + " is not readable");
           else if (mem_.read(v, 1) && !mem_.string(v))  // checked only where captured
             bad.push_back("type " + std::to_string(t) + " = " + hex(v) + " is not a string");
         }
         if (t == AT_SYSINFO_EHDR && v) {
-          const MapLine* m = map_at(v);
+          const MapsLine* m = map_at(v);
           if (!m || m->perms[0] != 'r') bad.push_back("AT_SYSINFO_EHDR " + hex(v) + " is not readable");
         }
         if (t == AT_CLKTCK && v == 0) bad.push_back("AT_CLKTCK is 0");
@@ -529,7 +509,7 @@ class Grader {
   const std::vector<uint8_t>& file_;
   const GradeInput& in_;
   Memory mem_;
-  std::vector<MapLine> maps_;
+  std::vector<MapsLine> maps_;
   std::vector<elf::Phdr> loads_;
   std::vector<loader::Section> sections_;
   bool sections_tried_ = false;

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/format.h"
+
 namespace execmap::cli {
 namespace {
 
@@ -19,16 +21,6 @@ bool parse_num(const std::string& s, uint64_t* out) {
   unsigned long long v = std::strtoull(s.c_str(), &end, 0);
   if (errno || *end || s[0] == '-') return false;
   *out = v;
-  return true;
-}
-
-bool parse_prot(const std::string& s, uint32_t* out) {
-  if (s.size() != 3) return false;
-  uint32_t p = 0;
-  if (s[0] == 'r') p |= sim::PROT_R; else if (s[0] != '-') return false;
-  if (s[1] == 'w') p |= sim::PROT_W; else if (s[1] != '-') return false;
-  if (s[2] == 'x') p |= sim::PROT_X; else if (s[2] != '-') return false;
-  *out = p;
   return true;
 }
 
@@ -90,7 +82,7 @@ bool parse_ops_file(const std::string& path, sim::ExecResult& r, std::vector<sim
       }
     } else if (w[0] == "mmap") {
       op.kind = sim::MemOp::Kind::Mmap;
-      if (w.size() < 3 || !parse_num(w[1], &op.len) || !parse_prot(w[2], &op.prot))
+      if (w.size() < 3 || !parse_num(w[1], &op.len) || !util::parse_rwx(w[2], &op.prot))
         return bad("expected: mmap LEN PROT [anon | FILE OFF] [private|shared] [at ADDR] "
                    "[fixed|noreplace]");
       size_t i = 3;
@@ -134,7 +126,7 @@ bool parse_ops_file(const std::string& path, sim::ExecResult& r, std::vector<sim
       bool prot = w[0] == "mprotect";
       op.kind = prot ? sim::MemOp::Kind::Mprotect : sim::MemOp::Kind::Munmap;
       if (w.size() != (prot ? 4u : 3u) || !parse_addr(w[1], mmaps, &op.addr) ||
-          !parse_num(w[2], &op.len) || (prot && !parse_prot(w[3], &op.prot)))
+          !parse_num(w[2], &op.len) || (prot && !util::parse_rwx(w[3], &op.prot)))
         return bad(prot ? "expected: mprotect ADDR LEN PROT" : "expected: munmap ADDR LEN");
     } else {
       return bad("unknown operation '" + w[0] + "'");

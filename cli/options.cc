@@ -13,12 +13,6 @@ extern char** environ;
 
 namespace execmap::cli {
 
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
 void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::string>& formats,
                       const std::string& default_format) {
   o.format = default_format;

@@ -10,6 +10,7 @@
 
 #include "sim/exec.h"
 #include "sim/target.h"
+#include "util/format.h"
 
 namespace execmap::cli {
 
@@ -49,7 +50,7 @@ bool resolve_target(const std::string& kernel, const std::vector<std::string>& c
 // Builds the request; on a usage problem returns false with *err set.
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err);
 
-// "0x7ffff7fff000"
-std::string hex(uint64_t v);
+// "0x7ffff7fff000", for every renderer.
+using util::hex;
 
 }  // namespace execmap::cli

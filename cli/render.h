@@ -12,10 +12,6 @@
 
 namespace execmap::cli {
 
-// One /proc/PID/maps line (show_map_vma), without the newline.
-std::string maps_line(uint64_t start, uint64_t end, const std::string& perms, uint64_t offset,
-                      uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
-                      const std::string& name);
 std::string render_maps(const sim::ExecResult& r);
 // The maps lines / JSON mappings of any VMA list (a step's, or the final one), named with
 // the mm fields of that moment.

@@ -5,17 +5,13 @@
 #include "cli/options.h"
 #include "cli/render.h"
 #include "loader/elf_defs.h"
+#include "sim/proc_maps.h"
+#include "util/format.h"
+#include "util/maps.h"
 
 namespace execmap::cli {
 
-std::string perms_of(const sim::Vma& v) {
-  std::string p = "----";
-  if (v.prot & sim::PROT_R) p[0] = 'r';
-  if (v.prot & sim::PROT_W) p[1] = 'w';
-  if (v.prot & sim::PROT_X) p[2] = 'x';
-  p[3] = v.shared ? 's' : 'p';
-  return p;
-}
+std::string perms_of(const sim::Vma& v) { return util::perms_string(v.prot, v.shared); }
 
 std::string human_size(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -40,44 +36,12 @@ std::string human_size(uint64_t b) {
   return buf;
 }
 
-std::string maps_line(uint64_t start, uint64_t end, const std::string& perms, uint64_t offset,
-                      uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
-                      const std::string& name) {
-  // show_vma_header_prefix(): the line is padded to 25 + 6 * sizeof(void *) - 1 columns
-  // before a name (seq_setwidth / seq_pad), and ends in one space without one.
-  char buf[160];
-  int n = std::snprintf(buf, sizeof buf, "%08llx-%08llx %s %08llx %02x:%02x %llu ",
-                        (unsigned long long)start, (unsigned long long)end, perms.c_str(),
-                        (unsigned long long)offset, dev_major, dev_minor,
-                        (unsigned long long)inode);
-  std::string line(buf, n > 0 ? size_t(n) : 0);
-  if (!name.empty()) {
-    if (line.size() < 72) line.append(72 - line.size(), ' ');
-    line += ' ';
-    line += name;
-  }
-  return line;
-}
-
 std::vector<std::string> maps_lines(const std::vector<loader::FileIdentity>& files,
                                     const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
                                     const sim::KernelProfile& p) {
   std::vector<std::string> out;
-  for (const auto& v : vmas) {
-    uint32_t maj = 0, min = 0;
-    uint64_t ino = 0, off = 0;
-    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      const auto& id = files[v.file];
-      maj = id.dev_major;
-      min = id.dev_minor;
-      ino = id.inode;
-      off = v.pgoff;
-    }
-    out.push_back(maps_line(v.start, v.end, perms_of(v), off, maj, min, ino,
-                            sim::vma_name(files, mm, v, p.heap_name_inclusive)));
-  }
-  if (p.vsyscall)
-    out.push_back(maps_line(p.vsyscall_start, p.vsyscall_end, "--xp", 0, 0, 0, 0, "[vsyscall]"));
+  for (const util::MapsLine& m : sim::proc_maps(files, mm, vmas, p))
+    out.push_back(util::format_maps_line(m));
   return out;
 }
 
@@ -88,9 +52,7 @@ std::vector<sim::Vma> vma_list(const sim::ExecResult& r) {
 }
 
 std::string render_maps(const sim::ExecResult& r) {
-  std::string out;
-  for (const auto& l : maps_lines(r.files, r.mm, vma_list(r), r.profile)) out += l + "\n";
-  return out;
+  return util::format_maps(sim::proc_maps(r));
 }
 
 Role role_of(const sim::ExecResult& r, const sim::Vma& v) {
@@ -251,22 +213,13 @@ nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
                              const sim::MmFields& mm, const std::vector<sim::Vma>& vmas,
                              const sim::KernelProfile& p) {
   nlohmann::json maps = nlohmann::json::array();
-  for (const auto& v : vmas) {
-    char dev[16] = "00:00";
-    uint64_t ino = 0, off = 0;
-    if (v.kind == sim::Vma::Kind::File && v.file >= 0) {
-      std::snprintf(dev, sizeof dev, "%02x:%02x", files[v.file].dev_major, files[v.file].dev_minor);
-      ino = files[v.file].inode;
-      off = v.pgoff;
-    }
-    maps.push_back({{"start", hex(v.start)}, {"end", hex(v.end)}, {"perms", perms_of(v)},
-                    {"offset", hex(off)}, {"dev", dev}, {"inode", ino},
-                    {"path", sim::vma_name(files, mm, v, p.heap_name_inclusive)}});
+  for (const util::MapsLine& m : sim::proc_maps(files, mm, vmas, p)) {
+    char dev[24];
+    std::snprintf(dev, sizeof dev, "%02x:%02x", m.dev_major, m.dev_minor);
+    maps.push_back({{"start", hex(m.start)}, {"end", hex(m.end)}, {"perms", m.perms},
+                    {"offset", hex(m.offset)}, {"dev", dev}, {"inode", m.inode},
+                    {"path", m.path}});
   }
-  if (p.vsyscall)
-    maps.push_back({{"start", hex(p.vsyscall_start)}, {"end", hex(p.vsyscall_end)},
-                    {"perms", "--xp"}, {"offset", hex(0)}, {"dev", "00:00"}, {"inode", 0},
-                    {"path", "[vsyscall]"}});
   return maps;
 }
 

@@ -1,4 +1,5 @@
 // Stack views: an annotated dump from high addresses to low, and JSON with the exact bytes.
+#include <algorithm>
 #include <cstdio>
 
 #include "sim/target.h"
@@ -28,14 +29,10 @@ std::string quote(const std::string& s, size_t max = 60) {
   return out + "\"";
 }
 
+// The bytes [off, off + n) of img that it holds.
 std::string hex_bytes(const std::vector<uint8_t>& img, uint64_t off, uint64_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint64_t i = 0; i < n && off + i < img.size(); ++i) {
-    s += d[img[off + i] >> 4];
-    s += d[img[off + i] & 15];
-  }
-  return s;
+  if (off >= img.size()) return "";
+  return util::hex_bytes(img.data() + off, size_t(std::min<uint64_t>(n, img.size() - off)));
 }
 
 uint64_t le64(const std::vector<uint8_t>& img, uint64_t off) {

@@ -1,6 +1,7 @@
 // libFuzzer target: one simulated execve() of an arbitrary executable and interpreter, then
 // every renderer the CLI runs on the result. A damaged file must give a result value (an
-// errno, a kill, a layout), never a crash, a hang or undefined behaviour.
+// errno, a kill, a layout), never a crash, a hang or undefined behaviour. The same bytes are
+// also read as /proc/PID/maps text, which captures and students' snapshots bring in.
 //
 // Input layout (little-endian):
 //   u32 exe_len        bytes of the executable that follow the 8-byte header
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/compare.h"
@@ -30,6 +32,7 @@
 #include "sim/profile.h"
 #include "sim/rtld.h"
 #include "sim/rtld_start.h"
+#include "util/maps.h"
 
 namespace {
 
@@ -158,6 +161,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sim::StartResult st = sim::simulate_rtld_start(r, res, sim::RtldConfig(), true);
     sink += st.error + cli::render_maps(r);
     for (const auto& n : st.notes) sink += n;
+  }
+  // The maps parser on the raw bytes: every line it accepts prints back to a line that parses
+  // to the same fields.
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  for (const execmap::util::MapsLine& m : execmap::util::parse_maps(text)) {
+    execmap::util::MapsLine again;
+    if (!execmap::util::parse_maps_line(execmap::util::format_maps_line(m), &again) ||
+        again != m)
+      __builtin_trap();
+    sink += m.path;
   }
   // Keep the work observable so it is not optimised away.
   volatile size_t keep = sink.size();

@@ -24,10 +24,14 @@
 #include <exception>
 #include <thread>
 
+#include "util/format.h"
+#include "util/maps.h"
+
 namespace execmap::live {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using util::hex;
 
 // What the child reports through the CLOEXEC pipe when it cannot reach (or survive) execve().
 // Only kStageExec is an outcome of the request; the others are failures of the capture itself.
@@ -181,55 +185,13 @@ bool read_file(const std::string& path, std::string* out, int* err) {
   }
 }
 
-bool parse_hex(const std::string& s, size_t begin, size_t end, uint64_t* out) {
-  if (begin >= end || end - begin > 16) return false;
-  uint64_t v = 0;
-  for (size_t i = begin; i < end; ++i) {
-    char c = s[i];
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  *out = v;
-  return true;
-}
-
-bool parse_dec(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
 // Finds the maps line whose [start, end) contains addr; returns its end.
 bool vma_end_containing(const std::string& maps, uint64_t addr, uint64_t* end_out) {
-  size_t pos = 0;
-  while (pos < maps.size()) {
-    size_t eol = maps.find('\n', pos);
-    if (eol == std::string::npos) eol = maps.size();
-    size_t dash = maps.find('-', pos);
-    size_t space = maps.find(' ', pos);
-    uint64_t start = 0, end = 0;
-    if (dash < space && space < eol && parse_hex(maps, pos, dash, &start) &&
-        parse_hex(maps, dash + 1, space, &end) && start <= addr && addr < end) {
-      *end_out = end;
+  for (const util::MapsLine& m : util::parse_maps(maps))
+    if (m.start <= addr && addr < m.end) {
+      *end_out = m.end;
       return true;
     }
-    pos = eol + 1;
-  }
   return false;
 }
 
@@ -263,7 +225,7 @@ bool parse_stat(const std::string& stat, StatMm* mm, std::string* why) {
       {50, &mm->env_start},  {51, &mm->env_end},
   };
   for (const Field& f : fields) {
-    if (!parse_dec(tokens[static_cast<size_t>(f.number - 3)], f.slot)) {
+    if (!util::parse_dec_u64(tokens[static_cast<size_t>(f.number - 3)], f.slot)) {
       *why = "field " + std::to_string(f.number) + " is not a number";
       return false;
     }
@@ -324,17 +286,6 @@ bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
   *err = ENOSYS;  // only x86_64 register layouts are supported
   return false;
 #endif
-}
-
-// "0x" and lower-case hex digits, for error messages.
-std::string hex(uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), digits[v & 0xf]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + out;
 }
 
 // Puts rip back on `rip` (after an int3, the kernel reports the address past it).

@@ -23,40 +23,13 @@
 #include <sstream>
 #include <thread>
 
+#include "util/format.h"
+#include "util/maps.h"
+
 namespace execmap::live {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct MapLine {
-  uint64_t start = 0, end = 0, offset = 0;
-  bool r = false, w = false, x = false;
-  std::string path;
-};
-
-std::vector<MapLine> parse_maps(const std::string& text) {
-  std::vector<MapLine> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    MapLine m;
-    char perms[8] = {};
-    unsigned long long s, e, off;
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off,
-                    &path_at) < 4)
-      continue;
-    m.start = s;
-    m.end = e;
-    m.offset = off;
-    m.r = perms[0] == 'r';
-    m.w = perms[1] == 'w';
-    m.x = perms[2] == 'x';
-    if (path_at > 0 && static_cast<size_t>(path_at) <= line.size()) m.path = line.substr(path_at);
-    out.push_back(m);
-  }
-  return out;
-}
 
 bool read_text(const std::string& path, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -89,12 +62,6 @@ std::vector<uint8_t> read_mem(pid_t pid, uint64_t addr, uint64_t len) {
   out.resize(done);
   ::close(fd);
   return out;
-}
-
-std::string hexs(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
 }
 
 // The int3 planted at the entry. Only its low byte is ever written back, so bytes the loader
@@ -131,7 +98,7 @@ class Tracer {
   void update_breakpoint() {
     std::string text;
     if (!read_text("/proc/" + std::to_string(pid_) + "/maps", &text)) return;
-    auto maps = parse_maps(text);
+    auto maps = util::parse_maps(text);
     bool have_base = !req_.target_is_dyn;
     uint64_t base = 0;
     if (req_.target_is_dyn)
@@ -145,7 +112,8 @@ class Tracer {
     uint64_t entry = base + req_.e_entry;
     bool exec_ok = false;
     for (const auto& m : maps)
-      if (have_base && m.start <= entry && entry < m.end && m.x) exec_ok = true;
+      if (have_base && m.start <= entry && entry < m.end && (m.prot() & util::kProtExec))
+        exec_ok = true;
     if (bp_.set && (!exec_ok || bp_.addr != entry)) {
       uint8_t cur;
       if (peek_byte(pid_, bp_.addr, &cur) && cur == 0xcc) poke_byte(pid_, bp_.addr, bp_.orig, nullptr);
@@ -170,10 +138,10 @@ class Tracer {
     out->base = base_;
     read_text("/proc/" + std::to_string(pid_) + "/maps", &out->maps);
     uint64_t total = 0;
-    for (const auto& m : parse_maps(out->maps)) {
+    for (const auto& m : util::parse_maps(out->maps)) {
       if (m.start <= regs.rsp && regs.rsp < m.end)
         out->stack_image = read_mem(pid_, regs.rsp, m.end - regs.rsp);
-      if (!m.r || m.path == "[vvar]" || m.path == "[vvar_vclock]" || m.path == "[vsyscall]")
+      if (!(m.prot() & util::kProtRead) || m.path == "[vvar]" || m.path == "[vvar_vclock]" || m.path == "[vsyscall]")
         continue;
       uint64_t len = m.end - m.start;
       if (len > (256ull << 20) || total + len > (512ull << 20)) continue;
@@ -412,7 +380,7 @@ bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* e
       regs.rip = tracer.bp().addr;
       ::ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
       out->outcome = LoaderStop::Outcome::ReachedEntry;
-      out->message = "reached the entry point " + hexs(regs.rip);
+      out->message = "reached the entry point " + util::hex(regs.rip);
       tracer.capture(out, regs);
       return true;
     }
@@ -422,14 +390,14 @@ bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* e
       uint64_t addr = reinterpret_cast<uint64_t>(si.si_addr);
       if (sig == SIGSEGV && addr == regs.rip) {
         out->outcome = LoaderStop::Outcome::JumpedElsewhere;
-        out->message = "the loader jumped to " + hexs(regs.rip) +
+        out->message = "the loader jumped to " + util::hex(regs.rip) +
                        ", which is not executable (" + signal_text(sig) + ")";
         tracer.capture(out, regs);
         return true;
       }
       out->outcome = LoaderStop::Outcome::Crashed;
       out->message = "the loader crashed with " + signal_text(sig) + " at rip " +
-                     hexs(regs.rip) + " (fault address " + hexs(addr) + ")";
+                     util::hex(regs.rip) + " (fault address " + util::hex(addr) + ")";
       return true;
     }
     deliver = sig;  // any other signal goes to the loader as usual

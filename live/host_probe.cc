@@ -15,6 +15,8 @@
 #include <sstream>
 #include <vector>
 
+#include "util/maps.h"
+
 namespace execmap::live {
 namespace {
 
@@ -87,27 +89,18 @@ bool probe_host(HostProbe* out, std::string* note) {
     std::vector<sim::SpecialMapping> block;
     uint64_t block_start = 0, vdso_start = 0, prev_end = 0;
     bool saw_vsyscall = false;
-    std::istringstream in(maps);
-    std::string line;
-    while (std::getline(in, line)) {
-      size_t lb = line.rfind('[');
-      if (lb == std::string::npos) continue;
-      unsigned long long s, e;
-      char perms[5] = {};
-      if (std::sscanf(line.c_str(), "%llx-%llx %4s", &s, &e, perms) != 3) continue;
-      std::string name = line.substr(lb);
+    for (const util::MapsLine& m : util::parse_maps(maps)) {
+      const std::string& name = m.path;
       if (name == "[vsyscall]") saw_vsyscall = true;
       if (name != "[vvar]" && name != "[vvar_vclock]" && name != "[vdso]") continue;
-      if (!block.empty() && s != prev_end) {
+      if (!block.empty() && m.start != prev_end) {
         ok = false;
         *note += "vdso block is not contiguous; ";
       }
-      if (block.empty()) block_start = s;
-      if (name == "[vdso]") vdso_start = s;
-      uint32_t prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
-                      (perms[2] == 'x' ? 4 : 0);
-      block.push_back({name, e - s, prot});
-      prev_end = e;
+      if (block.empty()) block_start = m.start;
+      if (name == "[vdso]") vdso_start = m.start;
+      block.push_back({name, m.end - m.start, m.prot()});
+      prev_end = m.end;
     }
     if (!block.empty() && vdso_start) {
       out->config.vdso_block = block;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "loader/elf_defs.h"
+#include "util/format.h"
 
 namespace execmap::elf {
 
@@ -97,9 +98,7 @@ template <size_t N>
 std::string lookup(const NameEntry (&table)[N], uint64_t v, const char* prefix) {
   for (const auto& e : table)
     if (e.value == v) return e.name;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s0x%llx", prefix, static_cast<unsigned long long>(v));
-  return buf;
+  return prefix + util::hex(v);
 }
 }  // namespace
 

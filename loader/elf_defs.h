@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "util/format.h"
+
 namespace execmap::elf {
 
 constexpr uint16_t ET_NONE = 0, ET_REL = 1, ET_EXEC = 2, ET_DYN = 3, ET_CORE = 4;
@@ -15,6 +17,12 @@ constexpr uint32_t PT_GNU_EH_FRAME = 0x6474e550, PT_GNU_STACK = 0x6474e551,
                    PT_GNU_RELRO = 0x6474e552, PT_GNU_PROPERTY = 0x6474e553;
 constexpr uint32_t PT_LOPROC = 0x70000000, PT_HIPROC = 0x7fffffff;
 constexpr uint32_t PF_X = 1, PF_W = 2, PF_R = 4;
+
+// p_flags as mmap PROT_* bits, as binfmt_elf's make_prot() and glibc's PF_TO_PROT map them.
+constexpr uint32_t prot_from_p_flags(uint32_t p_flags) {
+  return ((p_flags & PF_R) ? util::kProtRead : 0) | ((p_flags & PF_W) ? util::kProtWrite : 0) |
+         ((p_flags & PF_X) ? util::kProtExec : 0);
+}
 
 constexpr uint64_t AT_NULL = 0, AT_IGNORE = 1, AT_EXECFD = 2, AT_PHDR = 3, AT_PHENT = 4,
                    AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8, AT_ENTRY = 9,

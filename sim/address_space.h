@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "sim/gap_tree.h"
+#include "util/format.h"
 
 namespace execmap::sim {
 
-constexpr uint32_t PROT_R = 1, PROT_W = 2, PROT_X = 4;
+constexpr uint32_t PROT_R = util::kProtRead, PROT_W = util::kProtWrite, PROT_X = util::kProtExec;
 
 struct Vma {
   enum class Kind : uint8_t { File, Anon, Stack, Special };

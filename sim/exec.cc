@@ -10,11 +10,13 @@
 #include "sim/aslr.h"
 #include "sim/stack_builder.h"
 #include "sim/vm.h"
+#include "util/format.h"
 
 namespace execmap::sim {
 namespace {
 
 using elf::Phdr;
+using util::hex;
 
 constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
 
@@ -83,12 +85,6 @@ class ExecSim {
               std::vector<std::string> changes) {
     if (req_.record_steps) record_step(r_, name, function, std::move(changes));
   }
-  static std::string hex(uint64_t v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-    return b;
-  }
-
   // kernel_read() + elf_read(): rw_verify_area() refuses offsets that overflow loff_t
   // (EINVAL); a short read is EIO.
   int elf_read(const loader::ExecFile& f, uint64_t pos, uint64_t len, std::vector<uint8_t>* out) {
@@ -508,13 +504,7 @@ class ExecSim {
     return true;
   }
 
-  static uint32_t make_prot(uint32_t p_flags) {
-    uint32_t prot = 0;
-    if (p_flags & elf::PF_R) prot |= PROT_R;
-    if (p_flags & elf::PF_W) prot |= PROT_W;
-    if (p_flags & elf::PF_X) prot |= PROT_X;
-    return prot;
-  }
+  static uint32_t make_prot(uint32_t p_flags) { return elf::prot_from_p_flags(p_flags); }
 
   // minmax: the span of every PT_LOAD (5.17+); else the first to the last PT_LOAD in header
   // order, with the kernel's unsigned wrap-around.

@@ -5,15 +5,11 @@
 #include <cstdio>
 
 #include "sim/vm.h"
+#include "util/format.h"
 
 namespace execmap::sim {
 
-std::string OpOutcome::text() const {
-  if (!ok) return errno_name(err);
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(value));
-  return b;
-}
+std::string OpOutcome::text() const { return ok ? util::hex(value) : errno_name(err); }
 
 std::vector<OpOutcome> apply_ops(ExecResult& r, const std::vector<MemOp>& ops,
                                  bool record_steps) {

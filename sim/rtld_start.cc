@@ -15,9 +15,12 @@
 #include "loader/dyn_symbols.h"
 #include "loader/elf_defs.h"
 #include "sim/vm.h"
+#include "util/format.h"
 
 namespace execmap::sim {
 namespace {
+
+using util::hex;
 
 constexpr uint64_t kMallocAlignment = 16;   // MALLOC_ALIGNMENT on x86_64
 constexpr uint64_t kTcbAlignment = 64;      // TCB_ALIGNMENT (sysdeps/x86/nptl/pthreaddef.h)
@@ -31,17 +34,6 @@ constexpr uint32_t kVdsoVersionNdxHigh = 2;
 
 uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 uint64_t align_down(uint64_t v, uint64_t a) { return a ? v / a * a : v; }
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-uint32_t pf_to_prot(uint32_t f) {
-  return ((f & elf::PF_R) ? PROT_R : 0) | ((f & elf::PF_W) ? PROT_W : 0) |
-         ((f & elf::PF_X) ? PROT_X : 0);
-}
 
 struct ObjectFacts {
   std::vector<elf::Phdr> phdrs;
@@ -214,7 +206,7 @@ class Replay {
       c.dataend = p.p_vaddr + p.p_filesz;
       c.allocend = p.p_vaddr + p.p_memsz;
       c.mapoff = align_down(p.p_offset, page_);
-      c.prot = pf_to_prot(p.p_flags);
+      c.prot = elf::prot_from_p_flags(p.p_flags);
       if (p.p_align && (p.p_align & (p.p_align - 1)) == 0 && p.p_align > p_align_max)
         p_align_max = p.p_align;
       if (!cmds.empty() && cmds.back().mapend != c.mapstart) has_holes = true;
@@ -487,7 +479,7 @@ class Replay {
           if (p.p_type == elf::PT_LOAD && !(p.p_flags & elf::PF_W)) {
             uint64_t s = align_down(p.p_vaddr, page_) + F.l_addr;
             uint64_t len = align_up(p.p_vaddr + p.p_memsz, page_) - align_down(p.p_vaddr, page_);
-            uint32_t prot = pf_to_prot(p.p_flags);
+            uint32_t prot = elf::prot_from_p_flags(p.p_flags);
             vm_.mprotect(s, len, prot | PROT_W);
             textrels.push_back({s, {len, prot}});
           }

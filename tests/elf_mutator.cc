@@ -23,7 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "util/format.h"
+
 namespace {
+
+using execmap::util::hex;
 
 constexpr uint32_t PT_NULL = 0, PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_NOTE = 4,
                    PT_PHDR = 6, PT_TLS = 7, PT_GNU_STACK = 0x6474e551,
@@ -36,12 +40,6 @@ constexpr size_t kPType = 0, kPFlags = 4, kPOffset = 8, kPVaddr = 16, kPFilesz =
 constexpr uint64_t kPhdrSize = 56;
 const char* const kLdSo = "/lib64/ld-linux-x86-64.so.2";
 const char* const kLdSo32 = "/lib/ld-linux.so.2";
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 bool read_bytes(const std::string& path, std::vector<uint8_t>* out) {
   std::ifstream f(path, std::ios::binary);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/address_space.h"
+#include "util/format.h"
 
 namespace {
 
@@ -17,6 +18,7 @@ using execmap::sim::PROT_R;
 using execmap::sim::PROT_W;
 using execmap::sim::PROT_X;
 using execmap::sim::Vma;
+namespace util = execmap::util;
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kGuardGap = 1 << 20;  // stack_guard_gap: 256 pages (mm/mmap.c)
@@ -99,9 +101,8 @@ const char* kind_name(Vma::Kind k) {
 std::string describe(const Vma& v) {
   char buf[200];
   std::snprintf(buf, sizeof buf,
-                "%" PRIx64 "-%" PRIx64 " %c%c%c%c%s %s file=%d pgoff=%" PRIx64 " %s", v.start,
-                v.end, (v.prot & PROT_R) ? 'r' : '-', (v.prot & PROT_W) ? 'w' : '-',
-                (v.prot & PROT_X) ? 'x' : '-', v.shared ? 's' : 'p', v.accounted ? " acct" : "",
+                "%" PRIx64 "-%" PRIx64 " %s%s %s file=%d pgoff=%" PRIx64 " %s", v.start, v.end,
+                util::perms_string(v.prot, v.shared).c_str(), v.accounted ? " acct" : "",
                 kind_name(v.kind), v.file, v.pgoff, v.name.c_str());
   return buf;
 }

@@ -16,6 +16,7 @@
 #include "sim/exec.h"
 #include "sim/pipeline.h"
 #include "sim/target.h"
+#include "util/maps.h"
 
 using namespace execmap;
 
@@ -48,18 +49,10 @@ class RecordedFile final : public loader::ExecFile {
 // The maps lines' identities by basename.
 std::map<std::string, loader::FileIdentity> identities(const std::string& maps) {
   std::map<std::string, loader::FileIdentity> ids;
-  std::istringstream in(maps);
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long long s, e, off, ino;
-    unsigned maj, min;
-    char perms[5];
-    int n = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
-                    &min, &ino, &n) < 7 || ino == 0)
-      continue;
-    loader::FileIdentity id{maj, min, ino, line.substr(line.find('/'))};
-    ids[id.path.substr(id.path.rfind('/') + 1)] = id;
+  for (const util::MapsLine& m : util::parse_maps(maps)) {
+    if (m.inode == 0) continue;
+    loader::FileIdentity id{m.dev_major, m.dev_minor, m.inode, m.path};
+    ids[basename_of(id.path)] = id;
   }
   return ids;
 }
