@@ -47,6 +47,14 @@ while read -r p; do
   check "$p via-ld.so"    -i --env A=1 /lib64/ld-linux-x86-64.so.2 "./$p"
 done <MANIFEST
 
+# Stack limits (issue 11): unlimited (still top-down on x86), 1 GiB and 64 KiB, on the
+# programs the VM goldens record them for.
+for p in pie nopie static static-pie tiny; do
+  check "$p stack unlimited" -i --env A=1 --stack-limit unlimited "./$p"
+  check "$p stack 1G"        -i --env A=1 --stack-limit 1G "./$p"
+  check "$p stack 64K"       -i --env A=1 --stack-limit 64K "./$p"
+done
+
 for p in /usr/bin/ls /bin/bash /usr/bin/git /usr/bin/gdb /usr/bin/cmake /usr/bin/perl \
          /usr/lib/x86_64-linux-gnu/libc.so.6; do
   if [ -x "$p" ]; then
