@@ -10,7 +10,8 @@
 //   u8  options        bit 0: ASLR on; bit 1: argc 0; bit 2: unlimited stack rlimit;
 //                      bit 3: no vdso block; bit 4: empty PT_INTERP file system (ENOENT);
 //                      bit 5: --stage start's libraries are the interpreter blob (else the
-//                      executable blob, under another inode)
+//                      executable blob, under another inode); bits 6-7: the kernel's rules
+//                      (0: 6.18, 1: 5.10, 2: 6.1, 3: 6.12), so the pre-6.7 bss code is fuzzed
 //   u8  seed
 //   exe bytes (min(exe_len, rest)), then the interpreter bytes (the rest).
 // Whatever path the executable's PT_INTERP names resolves to the interpreter blob.
@@ -32,6 +33,7 @@
 #include "sim/profile.h"
 #include "sim/rtld.h"
 #include "sim/rtld_start.h"
+#include "sim/target.h"
 #include "util/maps.h"
 
 namespace {
@@ -103,7 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.filename = "/exe";
   if (!(options & 2)) req.argv = {"/exe", "arg"};
   req.envp = {"A=1"};
-  req.profile = sim::default_profile();
+  static const sim::KernelVersion kKernels[4] = {{6, 18}, {5, 10}, {6, 1}, {6, 12}};
+  sim::TargetKey key;
+  key.kernel = kKernels[(options >> 6) & 3];
+  req.profile = sim::profile_for(key);
   if (options & 4) req.host.stack_rlimit = sim::kRlimInfinity;
   if (options & 8) req.profile.vdso_block.clear();
   req.randomize = options & 1;
