@@ -7,13 +7,13 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "cli/compare.h"
 #include "loader/exec_file.h"
 #include "loader/elf_defs.h"
 #include "sim/pipeline.h"
 #include "sim/target.h"
+#include "util/maps.h"
 
 using namespace execmap;
 
@@ -61,17 +61,9 @@ class Recorded final : public loader::ExecFile {
 class VmFs final : public loader::FileSystem {
  public:
   VmFs(std::string cwd, const std::string& maps) : cwd_(std::move(cwd)) {
-    std::istringstream in(maps);
-    for (std::string line; std::getline(in, line);) {
-      unsigned long long s, e, off, ino;
-      unsigned maj, min;
-      char perms[5];
-      if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu", &s, &e, perms, &off, &maj,
-                      &min, &ino) < 7 || ino == 0)
-        continue;
-      loader::FileIdentity id{maj, min, ino, line.substr(line.find('/'))};
-      ids_[base_of(id.path)] = id;
-    }
+    for (const util::MapsLine& m : util::parse_maps(maps))
+      if (m.inode)
+        ids_[base_of(m.path)] = loader::FileIdentity{m.dev_major, m.dev_minor, m.inode, m.path};
   }
   // Where the recorded absolute path lives on this machine.
   static std::string local(const std::string& abs) {
