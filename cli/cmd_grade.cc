@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/grade.h"
+#include "cli/render.h"
 #include "live/capture.h"
 #include "live/grade_trace.h"
 

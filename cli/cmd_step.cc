@@ -7,7 +7,6 @@
 #include <set>
 
 #include "cli/commands.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/ops.h"
 #include "cli/render.h"

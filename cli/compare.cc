@@ -16,10 +16,6 @@
 
 namespace execmap::cli {
 
-std::string dump_json(const nlohmann::json& j, int indent) {
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 namespace {
 
 std::vector<std::string> lines(const std::string& s) {

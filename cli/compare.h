@@ -39,7 +39,4 @@ live::Capture capture_from_json(const nlohmann::json& j);
 // Host values recovered from a capture's own auxv and maps, so a replay needs no host probe.
 sim::KernelProfile profile_from_capture(const nlohmann::json& j);
 
-// dump() that never throws on invalid UTF-8 (arguments are arbitrary bytes).
-std::string dump_json(const nlohmann::json& j, int indent = 2);
-
 }  // namespace execmap::cli

@@ -36,6 +36,8 @@ nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.
 std::string error_line(const sim::ExecError& e);
+// dump() that never throws on invalid UTF-8 (arguments are arbitrary bytes).
+std::string dump_json(const nlohmann::json& j, int indent = 2);
 
 // Which object a VMA belongs to (an index into r.objects, or -1) and what part of it:
 // "text", "rodata", "data", "bss", "interp text"..., or "stack", "heap", "vdso", "anon".
