@@ -2,7 +2,7 @@
 // to it (paxtest-style), for `execmap entropy` and `execmap diff`.
 #include "cli/aslr_view.h"
 
-#include "cli/compare.h"
+#include "analysis/compare.h"
 
 #include <algorithm>
 #include <cmath>
@@ -72,7 +72,7 @@ bool run_sample(const sim::ExecRequest& req, const sim::EntropyResult& model, un
     *err = "--sample needs ptrace: " + *err;
     return false;
   }
-  live::CaptureRequest creq = capture_request_for(req, /*disable_aslr=*/false, timeout_ms);
+  live::CaptureRequest creq = analysis::capture_request_for(req, /*disable_aslr=*/false, timeout_ms);
   creq.stop_at_entry = model.base.start.has_value();
   out->runs = n;
   out->regions.clear();

@@ -8,7 +8,6 @@
 #include "cli/aslr_view.h"
 #include "cli/commands.h"
 #include "cli/host_pipeline.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
 #include "loader/hardening.h"

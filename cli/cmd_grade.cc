@@ -5,11 +5,11 @@
 #include <iterator>
 #include <sstream>
 
+#include "analysis/grade.h"
 #include "cli/commands.h"
 #include "cli/host_pipeline.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
-#include "cli/grade.h"
+#include "cli/render.h"
 #include "live/capture.h"
 #include "live/grade_trace.h"
 
@@ -93,7 +93,7 @@ int run_grade(const GradeOptions& o) {
   }
   std::vector<uint8_t> file(file_text.begin(), file_text.end());
 
-  GradeReport report;
+  analysis::GradeReport report;
   if (!o.snapshot.empty()) {
     std::string text;
     if (!read_whole(o.snapshot, &text)) {
@@ -101,13 +101,13 @@ int run_grade(const GradeOptions& o) {
       return kExitFailure;
     }
     nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    GradeInput in;
-    if (j.is_discarded() || !parse_snapshot(j, &in, &err)) {
+    analysis::GradeInput in;
+    if (j.is_discarded() || !analysis::parse_snapshot(j, &in, &err)) {
       std::cerr << "execmap: error: " << o.snapshot << ": "
                 << (j.is_discarded() ? std::string("not valid JSON") : err) << "\n";
       return kExitFailure;
     }
-    report = grade_state(r, file, in);
+    report = analysis::grade_state(r, file, in);
   } else {
     std::string why;
     if (!live::ptrace_available(&why)) {
@@ -142,20 +142,20 @@ int run_grade(const GradeOptions& o) {
     }
     using Outcome = live::LoaderStop::Outcome;
     if (stop.outcome == Outcome::ReachedEntry || stop.outcome == Outcome::JumpedElsewhere) {
-      GradeInput in;
+      analysis::GradeInput in;
       in.maps = stop.maps;
       in.rip = stop.rip;
       in.sp = stop.rsp;
       in.image = stop.stack_image;
       in.has_memory = true;
       for (auto& m : stop.memory) in.memory.push_back({m.start, std::move(m.bytes)});
-      report = grade_state(r, file, in);
+      report = analysis::grade_state(r, file, in);
       report.base_note += "; " + stop.message;
     } else {
-      report = grade_no_state(r, stop.message);
+      report = analysis::grade_no_state(r, stop.message);
     }
   }
-  if (!o.rubric.empty() && !apply_rubric(rubric, &report, &err)) {
+  if (!o.rubric.empty() && !analysis::apply_rubric(rubric, &report, &err)) {
     std::cerr << "execmap: error: " << o.rubric << ": " << err << "\n";
     return kExitUsage;
   }

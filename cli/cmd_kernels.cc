@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/compare.h"
+#include "cli/render.h"
 #include "cli/exit_codes.h"
 #include "sim/target.h"
 

@@ -5,7 +5,6 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
 

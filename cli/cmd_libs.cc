@@ -8,8 +8,8 @@
 
 #include "cli/commands.h"
 #include "cli/host_pipeline.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
+#include "cli/render.h"
 #include "loader/elf_defs.h"
 #include "live/rtld_probe.h"
 #include "loader/lib_files.h"

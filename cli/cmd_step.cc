@@ -9,7 +9,6 @@
 #include "sim/target.h"
 #include "cli/commands.h"
 #include "cli/host_pipeline.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/ops.h"
 #include "cli/render.h"

@@ -3,9 +3,10 @@
 #include <fstream>
 #include <iostream>
 
+#include "analysis/capture_json.h"
+#include "analysis/compare.h"
 #include "cli/commands.h"
 #include "cli/host_pipeline.h"
-#include "cli/compare.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
 
@@ -54,7 +55,7 @@ int run_verify(const VerifyOptions& o) {
     std::cerr << "execmap: error: verify needs ptrace: " << why << "\n";
     return kExitFailure;
   }
-  live::CaptureRequest creq = capture_request_for(req, /*disable_aslr=*/true, o.timeout_ms);
+  live::CaptureRequest creq = analysis::capture_request_for(req, /*disable_aslr=*/true, o.timeout_ms);
   creq.stop_at_entry = at_start;
   auto cap = live::capture_at_exec(creq, &why);
   if (!cap) {
@@ -63,7 +64,7 @@ int run_verify(const VerifyOptions& o) {
   }
   if (!o.save_capture.empty()) {
     std::ofstream f(o.save_capture);
-    nlohmann::json cj = capture_to_json(req, *cap);
+    nlohmann::json cj = analysis::capture_to_json(req, *cap);
     // At the entry point the result also depends on ld.so's CPU-dependent values.
     if (at_start && r.ok() && r.objects.size() > 1)
       cj["rtld"] = rtld_config_json(hp.pipeline.resolve(r, req)->config);
@@ -73,13 +74,13 @@ int run_verify(const VerifyOptions& o) {
       return kExitFailure;
     }
   }
-  Comparison cmp = compare(r, *cap);
+  analysis::Comparison cmp = analysis::compare(r, *cap);
   // At the entry point a [heap] made by library initializers is outside the model: when the
   // only difference is such a line, the verdict says so (exit 0, "exact" stays false).
   bool heap_only = false;
   if (!cmp.exact && r.start) {
     heap_only = true;
-    for (const Difference& d : cmp.diffs)
+    for (const analysis::Difference& d : cmp.diffs)
       heap_only &= d.what == "maps" && d.predicted.empty() &&
                    d.actual.size() >= 6 && d.actual.compare(d.actual.size() - 6, 6, "[heap]") == 0;
   }

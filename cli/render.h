@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/compare.h"
+#include "analysis/grade.h"
 #include "loader/sections.h"
 #include "sim/exec.h"
 #include "sim/x86_64_space.h"
@@ -38,6 +40,18 @@ nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.
 std::string error_line(const sim::ExecError& e);
+// dump() that never throws on invalid UTF-8 (arguments are arbitrary bytes).
+std::string dump_json(const nlohmann::json& j, int indent = 2);
+
+// verify's answer: "exact: ..." or one line per difference, and the same as JSON.
+std::string render_comparison(const analysis::Comparison& cmp, const sim::ExecResult& r,
+                              const live::Capture& c);
+nlohmann::json comparison_json(const analysis::Comparison& cmp);
+// grade's report: each check with its points and output, as text, as JSON, and as
+// Gradescope's results.json.
+std::string render_grade(const analysis::GradeReport& g);
+nlohmann::json grade_json(const analysis::GradeReport& g);
+nlohmann::json gradescope_json(const analysis::GradeReport& g);
 
 // Which object a VMA belongs to (an index into r.objects, or -1) and what part of it:
 // "text", "rodata", "data", "bss", "interp text"..., or "stack", "heap", "vdso", "anon".

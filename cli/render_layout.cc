@@ -223,6 +223,10 @@ nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
   return maps;
 }
 
+std::string dump_json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json layout_json(const sim::ExecResult& r) {
   nlohmann::json maps = mappings_json(r.files, r.mm, vma_list(r), r.profile);
   nlohmann::json j;

@@ -22,7 +22,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/compare.h"
 #include "cli/render.h"
 #include "loader/sections.h"
 #include "memfs.h"

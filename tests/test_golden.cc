@@ -9,8 +9,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "analysis/capture_json.h"
+#include "analysis/compare.h"
 #include "cli/commands.h"
-#include "cli/compare.h"
+#include "cli/render.h"
 #include "loader/exec_file.h"
 #include "loader/lib_files.h"
 #include "sim/exec.h"
@@ -155,13 +157,13 @@ TEST_CASE("golden kernel captures replay exactly", "[golden]") {
       req.filename = j.at("path");
       req.argv = j.at("argv").get<std::vector<std::string>>();
       req.envp = j.at("envp").get<std::vector<std::string>>();
-      cli::CaptureTarget t = cli::target_from_capture(j);
+      analysis::CaptureTarget t = analysis::target_from_capture(j);
       sim::TargetKey key;
       key.config = t.config;
       req.profile = sim::profile_for(key, &t.measured);
       req.host = t.host;
       std::string on_disk = std::string(EXECMAP_GOLDEN_DIR) + "/bin/" + basename_of(req.filename);
-      live::Capture cap = cli::capture_from_json(j);
+      live::Capture cap = analysis::capture_from_json(j);
       GoldenFs fs(req.filename, on_disk, cap.maps);
       // A dynamic capture depends on this machine's ld.so being the one recorded.
       if (cap.maps.find("ld-linux-x86-64.so.2") != std::string::npos) {
@@ -196,7 +198,7 @@ TEST_CASE("golden kernel captures replay exactly", "[golden]") {
       }
       sim::Pipeline pipeline(fs, rtld.get());
       sim::ExecResult r = pipeline.predict(req);
-      cli::Comparison cmp = cli::compare(r, cap);
+      analysis::Comparison cmp = analysis::compare(r, cap);
       INFO(cli::render_comparison(cmp, r, cap));
       CHECK(cmp.exact);
     }

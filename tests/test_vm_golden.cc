@@ -8,7 +8,9 @@
 #include <fstream>
 #include <map>
 
-#include "cli/compare.h"
+#include "analysis/capture_json.h"
+#include "analysis/compare.h"
+#include "cli/render.h"
 #include "loader/exec_file.h"
 #include "loader/elf_defs.h"
 #include "sim/pipeline.h"
@@ -144,7 +146,7 @@ TEST_CASE("captures from Debian kernels in qemu replay exactly with --kernel VER
     for (const std::string& name : list_dir(dir + "/captures")) {
       std::ifstream f(dir + "/captures/" + name);
       nlohmann::json j = nlohmann::json::parse(f);
-      live::Capture cap = cli::capture_from_json(j);
+      live::Capture cap = analysis::capture_from_json(j);
       if (cap.at_entry || j.value("stop_at_entry", false)) {
         ++skipped;  // the start stage needs the VM's ld.so values (not recorded yet)
         continue;
@@ -174,12 +176,12 @@ TEST_CASE("captures from Debian kernels in qemu replay exactly with --kernel VER
       }
       sim::Pipeline pipeline(fs, nullptr);
       sim::ExecResult r = pipeline.predict(req);
-      cli::Comparison cmp = cli::compare(r, cap);
+      analysis::Comparison cmp = analysis::compare(r, cap);
       ++total;
       if (cmp.exact) ++exact;
       sim::ExecRequest req618 = req;
       req618.profile = profile_618;
-      if (!cli::compare(pipeline.predict(req618), cap).exact) ++differ_618;
+      if (!analysis::compare(pipeline.predict(req618), cap).exact) ++differ_618;
       INFO("kernel " << version << ": " << name << "\n" << cli::render_comparison(cmp, r, cap));
       CHECK(cmp.exact);
     }

@@ -2,7 +2,7 @@
 // (live::run_in_vm) with every case -- each corpus program under the argv/env shapes of
 // tests/live_verify.sh, stack limits, AT_ENTRY captures of the dynamic programs, ASLR samples and
 // the testdata/ops scripts run by opsrun -- and writes them as capture files
-// (cli::capture_to_json) with the VM's facts under OUT. See tests/vm/record.sh.
+// (analysis::capture_to_json) with the VM's facts under OUT. See tests/vm/record.sh.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +20,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli/compare.h"
+#include "analysis/capture_json.h"
+#include "cli/render.h"
 #include "live/vm.h"
 #include "loader/elf_defs.h"
 #include "sim/profile.h"
@@ -168,7 +169,7 @@ json capture_json(const VmCase& c, const execmap::live::VmCaptureResult& r, cons
   req.envp = c.request.envp;
   req.profile = execmap::sim::default_profile();
   req.host.stack_rlimit = r.stack_rlimit;  // ~0 is kRlimInfinity on both sides
-  json j = execmap::cli::capture_to_json(req, r.capture);
+  json j = execmap::analysis::capture_to_json(req, r.capture);
   j["cwd"] = c.cwd;
   j["disable_aslr"] = c.request.disable_aslr;
   j["stop_at_entry"] = c.request.stop_at_entry;

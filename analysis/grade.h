@@ -10,7 +10,7 @@
 
 #include "sim/exec.h"
 
-namespace execmap::cli {
+namespace execmap::analysis {
 
 struct GradeMemory {
   uint64_t start = 0;
@@ -60,8 +60,4 @@ bool parse_snapshot(const nlohmann::json& j, GradeInput* in, std::string* err);
 // removed. Unknown ids are an error.
 bool apply_rubric(const nlohmann::json& rubric, GradeReport* report, std::string* err);
 
-std::string render_grade(const GradeReport& g);
-nlohmann::json grade_json(const GradeReport& g);
-nlohmann::json gradescope_json(const GradeReport& g);
-
-}  // namespace execmap::cli
+}  // namespace execmap::analysis

@@ -1,24 +1,23 @@
 // The grading checks: each one compares one part of the loader's hand-over state with what
 // load_elf_binary() and create_elf_tables() would have built for PROG.
-#include "cli/grade.h"
+#include "analysis/grade.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
-#include <sstream>
 
-#include "cli/options.h"
 #include "loader/elf_defs.h"
 #include "loader/sections.h"
 #include "util/format.h"
 #include "util/maps.h"
 
-namespace execmap::cli {
+namespace execmap::analysis {
 namespace {
 
 using namespace elf;  // PT_LOAD, ET_DYN, AT_*: the one table of ELF names
+using util::hex;
 using util::MapsLine;
 
 constexpr uint64_t kPage = 4096;
@@ -544,20 +543,6 @@ bool parse_hex_bytes(const std::string& s, std::vector<uint8_t>* out) {
   return true;
 }
 
-const char* status_name(CheckResult::Status s) {
-  switch (s) {
-    case CheckResult::Status::Passed: return "passed";
-    case CheckResult::Status::Failed: return "failed";
-    default: return "skipped";
-  }
-}
-
-std::string points(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g", v);
-  return b;
-}
-
 }  // namespace
 
 bool GradeReport::any_failed() const {
@@ -697,37 +682,4 @@ bool apply_rubric(const nlohmann::json& rubric, GradeReport* report, std::string
   return true;
 }
 
-std::string render_grade(const GradeReport& g) {
-  std::ostringstream o;
-  o << "grade: " << g.program << "\n  " << g.base_note << "\n";
-  for (const auto& c : g.checks) {
-    const char* tag = c.status == CheckResult::Status::Passed ? "PASS"
-                      : c.status == CheckResult::Status::Failed ? "FAIL" : "SKIP";
-    o << tag << "  " << c.id << "  " << points(c.score()) << "/" << points(c.max_score()) << "  "
-      << c.name << "\n";
-    std::istringstream lines(c.output);
-    std::string line;
-    while (std::getline(lines, line)) o << "        " << line << "\n";
-  }
-  o << "score: " << points(g.score()) << "/" << points(g.max_score()) << "\n";
-  return o.str();
-}
-
-nlohmann::json grade_json(const GradeReport& g) {
-  nlohmann::json checks = nlohmann::json::array();
-  for (const auto& c : g.checks)
-    checks.push_back({{"id", c.id}, {"name", c.name}, {"status", status_name(c.status)},
-                      {"score", c.score()}, {"max_score", c.max_score()}, {"output", c.output}});
-  return {{"program", g.program}, {"base", g.base_note}, {"score", g.score()},
-          {"max_score", g.max_score()}, {"passed", !g.any_failed()}, {"checks", checks}};
-}
-
-nlohmann::json gradescope_json(const GradeReport& g) {
-  nlohmann::json tests = nlohmann::json::array();
-  for (const auto& c : g.checks)
-    tests.push_back({{"name", c.name}, {"score", c.score()}, {"max_score", c.max_score()},
-                     {"output", std::string(status_name(c.status)) + ": " + c.output}});
-  return {{"score", g.score()}, {"tests", tests}};
-}
-
-}  // namespace execmap::cli
+}  // namespace execmap::analysis
