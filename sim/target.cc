@@ -246,6 +246,14 @@ KernelProfile profile_for(const TargetKey& key, const KernelMeasurement* measure
   p.vsyscall = key.config.vsyscall != VsyscallMode::none;
   p.vsyscall_mode = vsyscall_name(key.config.vsyscall);
   p.paging = key.config.paging;
+  if (p.paging == 5) {
+    // 5-level paging (CONFIG_X86_5LEVEL on a CPU with LA57): __VIRTUAL_MASK_SHIFT is 56, so
+    // TASK_SIZE_MAX = STACK_TOP_MAX = 2^56 - PAGE_SIZE (arch/x86/include/asm/page_64_types.h
+    // task_size_max()); DEFAULT_MAP_WINDOW, STACK_TOP, ELF_ET_DYN_BASE and mmap_base stay
+    // in the 47-bit window so that programs never see an address they did not ask for.
+    p.task_size = (uint64_t(1) << 56) - p.page_size;
+    p.stack_top_max = p.task_size;
+  }
   if (!key.config.vdso_block.empty()) {
     p.vdso_block = key.config.vdso_block;
     p.vdso_text_offset = key.config.vdso_text_offset;

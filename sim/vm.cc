@@ -9,21 +9,28 @@ namespace execmap::sim {
 
 MapResult VmOps::arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags) const {
   const uint64_t page = P_.page_size;
+  const uint64_t window = P_.default_map_window;
   if (len > P_.task_size) return MapResult::error(ENOMEM);
   if (flags & (kMapFixed | kMapFixedNoreplace)) return MapResult::at(addr);
   if (addr) {
     addr = page_start(addr, page);
-    // mmap_address_hint_valid(): inside the task.
-    if (!(P_.task_size - len < addr)) {
+    // mmap_address_hint_valid() (arch/x86/mm/mmap.c): inside TASK_SIZE, and not straddling
+    // DEFAULT_MAP_WINDOW (only possible with 5-level paging, where TASK_SIZE is larger).
+    if (!(P_.task_size - len < addr) && (addr > window) == (addr + len > window)) {
       const Vma* v = as_.find_vma(addr);
       if (!v || addr + len <= as_.vm_start_gap(*v)) return MapResult::at(addr);
     }
   }
+  // A hint above DEFAULT_MAP_WINDOW, taken or not, opts in to the whole address space:
+  // info.high_limit += TASK_SIZE_MAX - DEFAULT_MAP_WINDOW (arch_get_unmapped_area_topdown()),
+  // and find_start_end() ends the bottom-up fallback at task_size_64bit(addr > window).
+  const bool full = addr > window;
+  const uint64_t high = mm_.mmap_base + (full ? P_.task_size - window : 0);
   // vm_unmapped_area() never goes below mmap_min_addr.
   uint64_t low = std::max(page, page_align(H_.mmap_min_addr, page));
-  if (auto a = as_.unmapped_area_topdown(len, low, mm_.mmap_base)) return MapResult::at(*a);
+  if (auto a = as_.unmapped_area_topdown(len, low, high)) return MapResult::at(*a);
   // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
-  if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size))
+  if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, full ? P_.task_size : window))
     return MapResult::at(*a);
   return MapResult::error(ENOMEM);
 }
