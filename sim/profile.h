@@ -167,6 +167,14 @@ struct KernelProfile {
   // brk(2)'s first extension merges into a bss VMA that ends at start_brk (5.10 do_brk_flags()
   // vma_merge(prev)); 6.1+ look for brkvma only from start_brk on.
   bool brk_merges_bss = false;
+  // special_mapping_split() refuses to split [vvar], [vvar_vclock] and [vdso] (EINVAL) for
+  // munmap, mprotect and MAP_FIXED (upstream 5.11 "mm: forbid splitting special mappings");
+  // 5.10 splits them like any VMA.
+  bool special_mapping_no_split = true;
+  // When the unmap that MAP_FIXED implies fails (a refused split), mmap returns that error
+  // (6.12: __mmap_region() passes vms_gather_munmap_vmas()'s EINVAL on); before, mmap_region()
+  // turned any failure of do_mas_munmap()/munmap_vma_range() into ENOMEM.
+  bool mmap_fixed_unmap_errno = true;
   // The target this profile was folded for (sim/target.h): "6.18", "x86_64", its options.
   std::string kernel = "6.18";
   std::string arch = "x86_64";

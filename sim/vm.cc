@@ -1,4 +1,5 @@
-// Memory-mapping system calls as the 6.18 kernel performs them, on the simulated mm.
+// Memory-mapping system calls as the 6.18 kernel performs them, on the simulated mm; what
+// changed between versions comes from the profile's switches (sim/target.cc).
 #include "sim/vm.h"
 
 #include <cerrno>
@@ -103,7 +104,9 @@ MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, u
   if (!a.ok) return a;
   if (flags & kMapFixedNoreplace)
     if (as_.intersects(a.addr, a.addr + alen)) return MapResult::error(EEXIST);
-  if (splits_special(a.addr, a.addr + alen)) return MapResult::error(EINVAL);
+  // MAP_FIXED unmaps what is there first; a refused split of a special mapping fails it.
+  if (splits_special(a.addr, a.addr + alen))
+    return MapResult::error(P_.mmap_fixed_unmap_errno ? EINVAL : ENOMEM);
   if (file >= 0) {
     // file_mmap_ok(): the range must stay inside MAX_LFS_FILESIZE.
     uint64_t maxsize = (1ull << 63) - 1;
@@ -156,7 +159,8 @@ int VmOps::vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
 }
 
 bool VmOps::splits_special(uint64_t start, uint64_t end) const {
-  // special_mapping_split(): [vvar], [vdso] and friends refuse to be split.
+  // special_mapping_split(): [vvar], [vdso] and friends refuse to be split (not in 5.10).
+  if (!P_.special_mapping_no_split) return false;
   const Vma* a = as_.vma_at(start);
   if (a && a->kind == Vma::Kind::Special && a->start < start) return true;
   const Vma* b = end ? as_.vma_at(end - 1) : nullptr;
@@ -194,8 +198,9 @@ int VmOps::mprotect(uint64_t addr, uint64_t len, uint32_t prot) {
   // mapping that really changes refuses the split.
   const Vma* a = as_.vma_at(addr);
   const Vma* b = as_.vma_at(tmp - 1);
-  if ((a && a->kind == Vma::Kind::Special && a->prot != prot && a->start < addr) ||
-      (b && b->kind == Vma::Kind::Special && b->prot != prot && b->end > tmp))
+  if (P_.special_mapping_no_split &&
+      ((a && a->kind == Vma::Kind::Special && a->prot != prot && a->start < addr) ||
+       (b && b->kind == Vma::Kind::Special && b->prot != prot && b->end > tmp)))
     return -EINVAL;
   as_.protect(addr, tmp, prot);
   return tmp < end ? -ENOMEM : 0;
