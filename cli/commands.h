@@ -81,7 +81,9 @@ int run_diff(const DiffOptions& o);
 
 struct SpaceOptions {
   ExecOptions exec;
-  int paging = 4;  // --paging: 4- or 5-level page tables (Documentation/arch/x86/x86_64/mm.rst)
+  // --paging: 4- or 5-level page tables (Documentation/arch/x86/x86_64/mm.rst); 0 = the
+  // target's (--kernel-config paging=N, or the running kernel's).
+  int paging = 0;
 };
 CLI::App* setup_space(CLI::App& app, SpaceOptions& o);
 int run_space(const SpaceOptions& o);

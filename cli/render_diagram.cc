@@ -310,8 +310,11 @@ std::string render_diagram(const sim::ExecResult& r,
   // The named addresses of mm_struct and of the exec.
   if (r.profile.task_size == r.profile.stack_top)
     d.mark(r.profile.task_size, "TASK_SIZE = STACK_TOP");
-  else
+  else {
+    // 5-level paging: exec's layout stays below the 47-bit window.
     d.mark(r.profile.task_size, "TASK_SIZE");
+    d.mark(r.profile.stack_top, "STACK_TOP = DEFAULT_MAP_WINDOW");
+  }
   d.mark(r.mm.mmap_base, "mmap_base");
   if (r.interp_base) d.mark(*r.interp_base, "interp_base");
   if (heap && r.mm.brk != r.mm.start_brk) {

@@ -180,6 +180,7 @@ nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h
           {"source", h.source},
           {"page_size", p.page_size},
           {"task_size", hex(p.task_size)},
+          {"default_map_window", hex(p.default_map_window)},
           {"stack_top", hex(p.stack_top)},
           {"elf_et_dyn_base", hex(p.elf_et_dyn_base)},
           {"stack_guard_gap", hex(p.stack_guard_gap)},

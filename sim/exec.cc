@@ -131,7 +131,7 @@ class ExecSim {
     if (argv_.size() > P_.max_arg_strings || envp_.size() > P_.max_arg_strings)
       return fail_errno(E2BIG, "count", "too many arguments");
     // __bprm_mm_init(): the temporary stack ends at STACK_TOP_MAX, minus one pointer.
-    uint64_t p = P_.stack_top - sizeof(uint64_t);
+    uint64_t p = P_.stack_top_max - sizeof(uint64_t);
     // bprm_stack_limits(): 3/4 of _STK_LIM, at most 1/4 of the stack rlimit, at least ARG_MAX,
     // less the pointers the tables will need.
     uint64_t limit = P_.stk_lim / 4 * 3;
@@ -360,10 +360,12 @@ class ExecSim {
     uint64_t gap = H_.stack_rlimit;
     uint64_t pad = stack_maxrandom_size() + P_.stack_guard_gap;
     if (gap + pad > gap) gap += pad;  // "Values close to RLIM_INFINITY can overflow."
-    uint64_t gap_min = P_.mmap_gap_min, gap_max = P_.task_size / 6 * 5;
+    // mmap_base(rnd, task_size_64bit(0)): the 47-bit window even with 5-level paging.
+    const uint64_t window = P_.default_map_window;
+    uint64_t gap_min = P_.mmap_gap_min, gap_max = window / 6 * 5;
     if (gap < gap_min) gap = gap_min;
     else if (gap > gap_max) gap = gap_max;
-    r_.mm.mmap_base = page_align(P_.task_size - gap - rnd, page_);
+    r_.mm.mmap_base = page_align(window - gap - rnd, page_);
     record("setup_new_exec", "arch_pick_mmap_layout",
            {"mmap_base = " + hex(r_.mm.mmap_base) + " (stack rlimit " +
             (H_.stack_rlimit == kRlimInfinity ? std::string("unlimited")
@@ -383,7 +385,7 @@ class ExecSim {
       stack_top &= ~uint64_t(15);
       stack_top = page_align(stack_top, page_);
     }
-    uint64_t vm_end = P_.stack_top;
+    uint64_t vm_end = P_.stack_top_max;  // the temporary stack of __bprm_mm_init()
     uint64_t vm_start = page_start(bprm_p_, page_);
     if (stack_top < H_.mmap_min_addr || vm_end - vm_start >= stack_top - H_.mmap_min_addr)
       return fail_kill(ENOMEM, "setup_arg_pages", "the argument pages do not fit below the stack top");
@@ -777,7 +779,7 @@ class ExecSim {
     if (P_.vdso_above_stack && randomize_) {
       uint64_t start = page_align(r_.mm.start_stack, page_);
       uint64_t end = (start + total + P_.pmd_size - 1) & ~(P_.pmd_size - 1);
-      if (end >= P_.task_size) end = P_.task_size;
+      if (end >= P_.default_map_window) end = P_.default_map_window;
       end -= total;
       hint = end > start ? start + rnd_->draw(Draw::VdsoAddr, (end - start) / page_ + 1) * page_
                          : start;

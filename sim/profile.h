@@ -58,14 +58,25 @@ struct KernelProfile {
   std::string name = "linux-6.18-x86_64";
   // ELF_MIN_ALIGN / PAGE_SIZE (fs/binfmt_elf.c, arch/x86/include/asm/page_types.h).
   uint64_t page_size = 4096;
-  // TASK_SIZE with 4-level paging: DEFAULT_MAP_WINDOW = (1 << 47) - PAGE_SIZE (page_64_types.h).
+  // TASK_SIZE of a 64-bit task = TASK_SIZE_MAX = (1 << __VIRTUAL_MASK_SHIFT) - PAGE_SIZE
+  // (arch/x86/include/asm/page_64_types.h): 2^47 - 4 KiB with 4-level paging, 2^56 - 4 KiB
+  // with 5-level (profile_for() sets it from KernelConfig::paging). Every "past TASK_SIZE"
+  // check of exec and of the mm system calls uses it.
   uint64_t task_size = 0x7ffffffff000;
-  // STACK_TOP = TASK_SIZE_LOW (arch/x86/include/asm/processor.h); STACK_TOP_MAX for the
-  // temporary stack of __bprm_mm_init() (fs/exec.c) is the same with 4-level paging.
+  // DEFAULT_MAP_WINDOW = (1 << 47) - PAGE_SIZE in both modes (page_64_types.h): mmap_base
+  // (task_size_64bit(0) in arch_pick_mmap_layout()), STACK_TOP = TASK_SIZE_LOW, vdso_addr()'s
+  // limit, and the top-down search unless an mmap() hint lies above it
+  // (arch/x86/kernel/sys_x86_64.c arch_get_unmapped_area_topdown()).
+  uint64_t default_map_window = 0x7ffffffff000;
+  // STACK_TOP = TASK_SIZE_LOW = DEFAULT_MAP_WINDOW (arch/x86/include/asm/page_64_types.h).
   uint64_t stack_top = 0x7ffffffff000;
+  // STACK_TOP_MAX = TASK_SIZE_MAX: where __bprm_mm_init() (fs/exec.c) puts the temporary stack
+  // that setup_arg_pages() then shifts down to the (randomized) STACK_TOP.
+  uint64_t stack_top_max = 0x7ffffffff000;
   // ELF_ET_DYN_BASE = DEFAULT_MAP_WINDOW / 3 * 2 (arch/x86/include/asm/elf.h).
   uint64_t elf_et_dyn_base = 0x555555554aaa;
-  // TASK_UNMAPPED_BASE for the legacy bottom-up layout (arch/x86/include/asm/processor.h).
+  // TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE_LOW / 3) for the legacy bottom-up layout
+  // (arch/x86/include/asm/processor.h).
   uint64_t task_unmapped_base = 0x2aaaaaaab000;
   // stack_guard_gap = 256 << PAGE_SHIFT (mm/mmap.c).
   uint64_t stack_guard_gap = 1ull << 20;
@@ -156,6 +167,14 @@ struct KernelProfile {
   // brk(2)'s first extension merges into a bss VMA that ends at start_brk (5.10 do_brk_flags()
   // vma_merge(prev)); 6.1+ look for brkvma only from start_brk on.
   bool brk_merges_bss = false;
+  // special_mapping_split() refuses to split [vvar], [vvar_vclock] and [vdso] (EINVAL) for
+  // munmap, mprotect and MAP_FIXED (upstream 5.11 "mm: forbid splitting special mappings");
+  // 5.10 splits them like any VMA.
+  bool special_mapping_no_split = true;
+  // When the unmap that MAP_FIXED implies fails (a refused split), mmap returns that error
+  // (6.12: __mmap_region() passes vms_gather_munmap_vmas()'s EINVAL on); before, mmap_region()
+  // turned any failure of do_mas_munmap()/munmap_vma_range() into ENOMEM.
+  bool mmap_fixed_unmap_errno = true;
   // The target this profile was folded for (sim/target.h): "6.18", "x86_64", its options.
   std::string kernel = "6.18";
   std::string arch = "x86_64";

@@ -73,11 +73,13 @@ const std::vector<KernelRule> kRules = {
      "ET_DYN without interpreter moved only when randomizing, by 32 MiB at most, no gap page; "
      "no p_align for static PIE; MAP_FIXED for the first segment; total_mapping_size() from "
      "the first to the last PT_LOAD; vdso hinted above the stack; inclusive [heap] test; no "
-     "file or anonymous THP alignment; brk(2) merges into the bss; program headers at most "
-     "one page; [vvar] 4 pages + [vdso]; no AT_MINSIGSTKSZ or AT_RSEQ_*",
+     "file or anonymous THP alignment; brk(2) merges into the bss; special mappings split like "
+     "any VMA, a failed MAP_FIXED unmap is ENOMEM; program headers at most one page; [vvar] 4 "
+     "pages + [vdso]; no AT_MINSIGSTKSZ or AT_RSEQ_*",
      "fs/binfmt_elf.c load_elf_binary(), set_brk(), load_elf_interp(), total_mapping_size(), "
      "load_elf_phdrs(); arch/x86/entry/vdso/vma.c vdso_addr(); fs/proc/task_mmu.c "
-     "show_map_vma(); mm/huge_memory.c thp_get_unmapped_area(); mm/mmap.c do_brk_flags(); "
+     "show_map_vma(); mm/huge_memory.c thp_get_unmapped_area(); mm/mmap.c do_brk_flags(), "
+     "__split_vma(), mmap_region() munmap_vma_range(); "
      "arch/x86/kernel/process.c arch_randomize_brk(); arch/x86/include/asm/elf.h ARCH_DLINFO",
      "", [](KernelProfile& p) {
        p.exe_bss_elf_load = false;
@@ -95,6 +97,8 @@ const std::vector<KernelRule> kRules = {
        p.anon_thp_align = false;
        p.file_thp_align = false;
        p.brk_merges_bss = true;
+       p.special_mapping_no_split = false;
+       p.mmap_fixed_unmap_errno = false;
        p.phdr_table_max_page = true;
        p.vdso_block = {{"[vvar]", 0x4000, 1}, {"[vdso]", 0x2000, 5}};
        p.vdso_text_offset = 0x4000;
@@ -127,6 +131,13 @@ const std::vector<KernelRule> kRules = {
      "(maple tree brk, upstream 6.1)",
      "mm/mmap.c brk(), do_brk_flags()", "mm: convert brk to use vma iterator / maple tree",
      [](KernelProfile& p) { p.brk_merges_bss = false; }},
+    {{6, 1}, {kX86}, "special_mapping_no_split",
+     "munmap, mprotect and MAP_FIXED may not split [vvar] or [vdso]: EINVAL, and a MAP_FIXED "
+     "over part of one fails with ENOMEM (measured on 6.1.176: mmap_region() maps any failure "
+     "of its unmap to ENOMEM) (upstream 5.11)",
+     "mm/mmap.c special_mapping_split(), __split_vma() vm_ops->may_split, mmap_region()",
+     "mm: forbid splitting special mappings",
+     [](KernelProfile& p) { p.special_mapping_no_split = true; }},
     {{6, 1}, {kX86}, "exe_bss_elf_load",
      "each PT_LOAD of the program gets its bss from elf_load() right after it; a padzero() "
      "failure is ignored (upstream 6.7; Debian 6.1.140 backport of the program part only)",
@@ -192,6 +203,12 @@ const std::vector<KernelRule> kRules = {
      "mm/mmap.c __get_unmapped_area()",
      "mm: align larger anonymous mappings on THP boundaries",
      [](KernelProfile& p) { p.anon_thp_align = true; }},
+    {{6, 12}, {kX86}, "mmap_fixed_unmap_errno",
+     "a MAP_FIXED whose implied unmap fails returns that error (EINVAL for a special "
+     "mapping) instead of ENOMEM (upstream 6.12: the unmap is gathered before mapping, "
+     "measured on 6.12.117)",
+     "mm/mmap.c __mmap_region() vms_gather_munmap_vmas()", "",
+     [](KernelProfile& p) { p.mmap_fixed_unmap_errno = true; }},
     {{6, 12}, {kX86}, "vdso_above_stack",
      "the vdso goes top-down below mmap_base, never at a random page above the stack "
      "(upstream 6.9)",
@@ -246,6 +263,14 @@ KernelProfile profile_for(const TargetKey& key, const KernelMeasurement* measure
   p.vsyscall = key.config.vsyscall != VsyscallMode::none;
   p.vsyscall_mode = vsyscall_name(key.config.vsyscall);
   p.paging = key.config.paging;
+  if (p.paging == 5) {
+    // 5-level paging (CONFIG_X86_5LEVEL on a CPU with LA57): __VIRTUAL_MASK_SHIFT is 56, so
+    // TASK_SIZE_MAX = STACK_TOP_MAX = 2^56 - PAGE_SIZE (arch/x86/include/asm/page_64_types.h
+    // task_size_max()); DEFAULT_MAP_WINDOW, STACK_TOP, ELF_ET_DYN_BASE and mmap_base stay
+    // in the 47-bit window so that programs never see an address they did not ask for.
+    p.task_size = (uint64_t(1) << 56) - p.page_size;
+    p.stack_top_max = p.task_size;
+  }
   if (!key.config.vdso_block.empty()) {
     p.vdso_block = key.config.vdso_block;
     p.vdso_text_offset = key.config.vdso_text_offset;

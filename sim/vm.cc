@@ -1,4 +1,5 @@
-// Memory-mapping system calls as the 6.18 kernel performs them, on the simulated mm.
+// Memory-mapping system calls as the 6.18 kernel performs them, on the simulated mm; what
+// changed between versions comes from the profile's switches (sim/target.cc).
 #include "sim/vm.h"
 
 #include <cerrno>
@@ -9,21 +10,28 @@ namespace execmap::sim {
 
 MapResult VmOps::arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags) const {
   const uint64_t page = P_.page_size;
+  const uint64_t window = P_.default_map_window;
   if (len > P_.task_size) return MapResult::error(ENOMEM);
   if (flags & (kMapFixed | kMapFixedNoreplace)) return MapResult::at(addr);
   if (addr) {
     addr = page_start(addr, page);
-    // mmap_address_hint_valid(): inside the task.
-    if (!(P_.task_size - len < addr)) {
+    // mmap_address_hint_valid() (arch/x86/mm/mmap.c): inside TASK_SIZE, and not straddling
+    // DEFAULT_MAP_WINDOW (only possible with 5-level paging, where TASK_SIZE is larger).
+    if (!(P_.task_size - len < addr) && (addr > window) == (addr + len > window)) {
       const Vma* v = as_.find_vma(addr);
       if (!v || addr + len <= as_.vm_start_gap(*v)) return MapResult::at(addr);
     }
   }
+  // A hint above DEFAULT_MAP_WINDOW, taken or not, opts in to the whole address space:
+  // info.high_limit += TASK_SIZE_MAX - DEFAULT_MAP_WINDOW (arch_get_unmapped_area_topdown()),
+  // and find_start_end() ends the bottom-up fallback at task_size_64bit(addr > window).
+  const bool full = addr > window;
+  const uint64_t high = mm_.mmap_base + (full ? P_.task_size - window : 0);
   // vm_unmapped_area() never goes below mmap_min_addr.
   uint64_t low = std::max(page, page_align(H_.mmap_min_addr, page));
-  if (auto a = as_.unmapped_area_topdown(len, low, mm_.mmap_base)) return MapResult::at(*a);
+  if (auto a = as_.unmapped_area_topdown(len, low, high)) return MapResult::at(*a);
   // "A failed mmap() very likely causes application failure, so fall back to bottom-up."
-  if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, P_.task_size))
+  if (auto a = as_.unmapped_area_bottomup(len, P_.task_unmapped_base, full ? P_.task_size : window))
     return MapResult::at(*a);
   return MapResult::error(ENOMEM);
 }
@@ -96,7 +104,9 @@ MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, u
   if (!a.ok) return a;
   if (flags & kMapFixedNoreplace)
     if (as_.intersects(a.addr, a.addr + alen)) return MapResult::error(EEXIST);
-  if (splits_special(a.addr, a.addr + alen)) return MapResult::error(EINVAL);
+  // MAP_FIXED unmaps what is there first; a refused split of a special mapping fails it.
+  if (splits_special(a.addr, a.addr + alen))
+    return MapResult::error(P_.mmap_fixed_unmap_errno ? EINVAL : ENOMEM);
   if (file >= 0) {
     // file_mmap_ok(): the range must stay inside MAX_LFS_FILESIZE.
     uint64_t maxsize = (1ull << 63) - 1;
@@ -149,7 +159,8 @@ int VmOps::vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
 }
 
 bool VmOps::splits_special(uint64_t start, uint64_t end) const {
-  // special_mapping_split(): [vvar], [vdso] and friends refuse to be split.
+  // special_mapping_split(): [vvar], [vdso] and friends refuse to be split (not in 5.10).
+  if (!P_.special_mapping_no_split) return false;
   const Vma* a = as_.vma_at(start);
   if (a && a->kind == Vma::Kind::Special && a->start < start) return true;
   const Vma* b = end ? as_.vma_at(end - 1) : nullptr;
@@ -187,8 +198,9 @@ int VmOps::mprotect(uint64_t addr, uint64_t len, uint32_t prot) {
   // mapping that really changes refuses the split.
   const Vma* a = as_.vma_at(addr);
   const Vma* b = as_.vma_at(tmp - 1);
-  if ((a && a->kind == Vma::Kind::Special && a->prot != prot && a->start < addr) ||
-      (b && b->kind == Vma::Kind::Special && b->prot != prot && b->end > tmp))
+  if (P_.special_mapping_no_split &&
+      ((a && a->kind == Vma::Kind::Special && a->prot != prot && a->start < addr) ||
+       (b && b->kind == Vma::Kind::Special && b->prot != prot && b->end > tmp)))
     return -EINVAL;
   as_.protect(addr, tmp, prot);
   return tmp < end ? -ENOMEM : 0;

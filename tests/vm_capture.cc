@@ -32,6 +32,9 @@ using execmap::live::Capture;
 using execmap::live::VmCase;
 using nlohmann::json;
 
+// The Run case whose output is facts.json's "ldso_diagnostics", not an ops run.
+constexpr char kLdsoDiagnostics[] = "ldso.list-diagnostics";
+
 struct Options {
   std::string agent, kernel, corpus, out, version;
   std::string opsrun, ops_dir;
@@ -314,7 +317,10 @@ int main(int argc, char** argv) {
   std::vector<VmCase> cases;
   std::set<std::string> files;
   const std::set<std::string> stack_programs = {"pie", "nopie", "static", "static-pie", "tiny"};
-  const std::set<std::string> aslr_programs = {"pie", "static"};
+  // The ASLR samples: one of each way load_elf_binary() places an image (ET_EXEC, PIE with an
+  // interpreter, static ET_EXEC, static PIE top-down, static PIE honouring a 2 MiB p_align).
+  const std::set<std::string> aslr_programs = {"pie", "nopie", "static", "static-pie",
+                                               "align2m-static-pie"};
   for (const std::string& p : programs) {
     files.insert(corpus + "/" + p);
     const bool dynamic = !pt_interp(corpus + "/" + p).empty();
@@ -346,11 +352,24 @@ int main(int argc, char** argv) {
   }
   files.insert("/lib64/ld-linux-x86-64.so.2");
   files.insert("/etc/ld.so.cache");
+  // ld.so's own view of the guest's CPU (dl_platform, dl_hwcap, the glibc-hwcaps
+  // subdirectories): the start stage of the entry captures depends on it. Kept in facts.json.
+  {
+    VmCase c;
+    c.kind = VmCase::Kind::Run;
+    c.id = kLdsoDiagnostics;
+    c.cwd = "/";
+    c.request.path = "/lib64/ld-linux-x86-64.so.2";
+    c.request.argv = {c.request.path, "--list-diagnostics"};
+    c.request.timeout_ms = 60000;
+    cases.push_back(c);
+  }
 
   // The ops scripts, as tests/live_ops.sh runs them: opsrun and the scripts in one directory
   // (a copy under the corpus directory, kept at the same path in the guest), an empty
   // environment, ASLR off.
   std::vector<std::string> ops_names;
+  json ops_file_sizes = json::object();  // facts.json: which opsrun and data files ran
   if (!o.opsrun.empty() && !o.ops_dir.empty()) {
     const std::string stage = corpus + "/vm-ops";
     make_dirs(stage);
@@ -373,11 +392,13 @@ int main(int argc, char** argv) {
       std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       write_text(stage + "/" + n, data);
       files.insert(stage + "/" + n);
+      ops_file_sizes[n] = data.size();
       if (n.size() > 4 && n.compare(n.size() - 4, 4, ".ops") == 0) ops_names.push_back(n);
     }
     std::ifstream in(o.opsrun, std::ios::binary);
     std::string bin((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     write_text(stage + "/opsrun", bin);
+    ops_file_sizes["opsrun"] = bin.size();
     ::chmod((stage + "/opsrun").c_str(), 0755);
     files.insert(stage + "/opsrun");
     std::sort(ops_names.begin(), ops_names.end());
@@ -421,6 +442,9 @@ int main(int argc, char** argv) {
     }
     json j = capture_json(c, r, o, rep.facts.uname_release);
     if (c.repeat > 1) {
+      // The entropy check reads maps, sp, mm and auxv; the stack image (~3.8 kB of hex a
+      // sample) is left out to keep five programs' samples small.
+      j["stack_image"] = "";
       aslr[r.case_index].push_back(std::move(j));
       continue;
     }
@@ -438,8 +462,15 @@ int main(int argc, char** argv) {
     json_bytes += text.size();
     write_text(dir + "/aslr/" + cases[index].id + ".json", text);
   }
+  std::string ldso_diagnostics;
   for (const auto& r : rep.runs) {
     const VmCase& c = cases[r.case_index];
+    if (c.id == kLdsoDiagnostics) {
+      if (!r.ok || r.exit_status != 0 || r.out.empty())
+        failures.push_back({{"id", c.id}, {"error", r.error}, {"exit_status", r.exit_status}});
+      ldso_diagnostics = r.out;
+      continue;
+    }
     json j = {{"id", c.id},           {"path", c.request.path},  {"argv", c.request.argv},
               {"envp", c.request.envp}, {"cwd", c.cwd},           {"disable_aslr", c.request.disable_aslr},
               {"ok", r.ok},           {"error", r.error},        {"exit_status", r.exit_status},
@@ -451,7 +482,10 @@ int main(int argc, char** argv) {
     write_text(dir + "/ops/" + c.id.substr(4) + ".json", text);
   }
   const std::string image = o.kernel.substr(o.kernel.rfind('/') + 1);
-  write_text(dir + "/facts.json", execmap::cli::dump_json(facts_json(rep, o, image)) + "\n");
+  json facts = facts_json(rep, o, image);
+  facts["ldso_diagnostics"] = ldso_diagnostics;
+  facts["ops_file_sizes"] = ops_file_sizes;
+  write_text(dir + "/facts.json", execmap::cli::dump_json(facts) + "\n");
   if (!failures.empty()) write_text(dir + "/failures.json", execmap::cli::dump_json(failures) + "\n");
 
   const double guest_cases = rep.done.uptime_at_end - rep.facts.uptime_at_start;

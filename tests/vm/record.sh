@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Records golden captures from every kernel cached by scripts/fetch-kernels: one VM boot per
 # kernel runs every case (tests/vm_capture.cc) and writes testdata/golden/vm/VERSION/:
-#   facts.json                 the guest's auxv (order and values), special mappings, sysctls
+#   facts.json                 the guest's auxv (order and values), special mappings, sysctls,
+#                              ld.so --list-diagnostics
 #   captures/PROG.SHAPE.json   capture files (cli::capture_to_json, plus cwd and kernel)
 #   aslr/PROG.aslr.json        randomized samples of one request
 #   ops/NN-name.json           opsrun's output for each testdata/ops script
-# Usage: tests/vm/record.sh [BUILD_DIR] [VERSION...]   (default build/, every cached kernel)
+# Variants boot a cached kernel again with extra qemu arguments:
+#   6.12-la57   the 6.12 image on a CPU with LA57 (-cpu max,+la57): 5-level paging
+# Usage: tests/vm/record.sh [BUILD_DIR] [VERSION...]   (default build/, every cached kernel and
+# variant)
 # Extra vm_capture options can be given in VM_CAPTURE_ARGS (e.g. "--accel auto --aslr 20").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,12 +21,35 @@ for t in tests/vm_capture execmap-vm-agent corpus/MANIFEST opsrun/opsrun; do
   [ -e "$build/$t" ] || { echo "record.sh: $build/$t is missing; build first" >&2; exit 1; }
 done
 status=0
-while read -r version image; do
-  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$version"; then continue; fi
+record() {  # VERSION IMAGE [vm_capture option...]
+  local version=$1 image=$2
+  shift 2
   rm -rf "${out:?}/$version"
   # shellcheck disable=SC2086
   "$build/tests/vm_capture" --agent "$build/execmap-vm-agent" --kernel "$image" \
     --corpus "$build/corpus" --out "$out" --version "$version" \
-    --opsrun "$build/opsrun/opsrun" --ops-dir "$root/testdata/ops" ${VM_CAPTURE_ARGS:-} || status=1
+    --opsrun "$build/opsrun/opsrun" --ops-dir "$root/testdata/ops" "$@" ${VM_CAPTURE_ARGS:-} ||
+    status=1
+}
+versions=("$@")
+wanted() { [ ${#versions[@]} -eq 0 ] || printf '%s\n' "${versions[@]}" | grep -qx "$1"; }
+declare -A images
+while read -r version image; do
+  images[$version]=$image
+  if wanted "$version"; then record "$version" "$image"; fi
 done < <("$root/scripts/fetch-kernels" --list)
+# VARIANT BASE-VERSION QEMU-ARGUMENTS...
+while read -r version base args; do
+  wanted "$version" || continue
+  if [ -z "${images[$base]:-}" ]; then
+    echo "record.sh: $version needs the $base kernel (scripts/fetch-kernels $base)" >&2
+    status=1
+    continue
+  fi
+  qemu=()
+  for a in $args; do qemu+=("--qemu-arg=$a"); done
+  record "$version" "${images[$base]}" "${qemu[@]}"
+done <<'VARIANTS'
+6.12-la57 6.12 -cpu max,+la57
+VARIANTS
 exit $status
