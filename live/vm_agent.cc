@@ -184,10 +184,12 @@ void mount_filesystems() {
   struct Mount {
     const char *source, *target, *type;
   };
+  // No tmpfs on /tmp: the initramfs root is already writable, and a mount there would hide
+  // the files of a checkout that lives under /tmp (each case's program and cwd are placed
+  // at their host paths).
   const Mount mounts[] = {{"proc", "/proc", "proc"},
                           {"sysfs", "/sys", "sysfs"},
-                          {"devtmpfs", "/dev", "devtmpfs"},
-                          {"tmpfs", "/tmp", "tmpfs"}};
+                          {"devtmpfs", "/dev", "devtmpfs"}};
   for (const Mount& m : mounts) {
     ::mkdir(m.target, 0755);
     if (::mount(m.source, m.target, m.type, 0, nullptr) != 0 && errno != EBUSY)
