@@ -94,6 +94,8 @@ class WireReader {
  public:
   WireReader(const char* data, size_t size) : p_(data), end_(data + size) {}
   explicit WireReader(const std::string& s) : WireReader(s.data(), s.size()) {}
+  // The reader does not own its bytes; a temporary string would dangle.
+  explicit WireReader(std::string&&) = delete;
   uint8_t u8();
   uint32_t u32();
   uint64_t u64();

@@ -92,7 +92,8 @@ TEST_CASE("vm cases and captures survive the wire; damaged input fails cleanly")
   CHECK(r2.stack_rlimit == r.stack_rlimit);
   // Truncation anywhere, and huge length or count fields, fail without reading past the end.
   for (size_t cut = 0; cut < w.data().size(); cut += 101) {
-    WireReader re(w.data().substr(0, cut));
+    const std::string prefix = w.data().substr(0, cut);
+    WireReader re(prefix);
     VmCaptureResult r3;
     CHECK_FALSE(decode(re, &r3));
   }
