@@ -10,6 +10,8 @@ execmap_packages=(
   clang lld libclang-rt-14-dev             # corpus links with lld, clang builds, libFuzzer
   libbenchmark-dev hyperfine time valgrind  # bench/ (Google Benchmark), tests use /usr/bin/time
   qemu-system-x86 debian-archive-keyring   # live/vm.h boots Debian kernels (scripts/fetch-kernels)
+  cpio                                     # tests/test_vm_wire.cc lists the initramfs with cpio -t
+  gcc-multilib                             # its lib32 entries are in the ld.so.cache the VM goldens recorded
 )
 
 ensure_packages() {
