@@ -39,17 +39,39 @@ std::string sig_name(int sig) {
   }
 }
 
-// Line diff by longest common subsequence (maps files are a few hundred lines at most).
+// A maps line without its device and inode fields (and the padding whose width follows the
+// inode's): "start-end perms offset path".
+std::string without_identity(const std::string& line) {
+  size_t at = 0;
+  std::string out;
+  for (int field = 0; field < 5; ++field) {
+    size_t end = line.find(' ', at);
+    if (end == std::string::npos) return line;  // not a maps line: compare it whole
+    if (field < 3) out += line.substr(at, end - at) + " ";
+    at = end + 1;
+  }
+  size_t path = line.find_first_not_of(' ', at);
+  if (path != std::string::npos) out += line.substr(path);
+  return out;
+}
+
+// Line diff by longest common subsequence (maps files are a few hundred lines at most) of the
+// lines' keys; the differences show the lines themselves.
 void diff_lines(const std::vector<std::string>& a, const std::vector<std::string>& b,
-                std::vector<Difference>* out) {
+                bool identity, std::vector<Difference>* out) {
   size_t n = a.size(), m = b.size();
+  std::vector<std::string> ka = a, kb = b;
+  if (!identity) {
+    for (std::string& l : ka) l = without_identity(l);
+    for (std::string& l : kb) l = without_identity(l);
+  }
   std::vector<std::vector<uint16_t>> L(n + 1, std::vector<uint16_t>(m + 1, 0));
   for (size_t i = n; i-- > 0;)
     for (size_t j = m; j-- > 0;)
-      L[i][j] = a[i] == b[j] ? L[i + 1][j + 1] + 1 : std::max(L[i + 1][j], L[i][j + 1]);
+      L[i][j] = ka[i] == kb[j] ? L[i + 1][j + 1] + 1 : std::max(L[i + 1][j], L[i][j + 1]);
   size_t i = 0, j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] == b[j]) {
+    if (i < n && j < m && ka[i] == kb[j]) {
       ++i;
       ++j;
     } else if (j < m && (i == n || L[i][j + 1] >= L[i + 1][j])) {
@@ -74,8 +96,9 @@ live::CaptureRequest capture_request_for(const sim::ExecRequest& req, bool disab
   return creq;
 }
 
-Comparison compare(const sim::ExecResult& r, const live::Capture& c) {
+Comparison compare(const sim::ExecResult& r, const live::Capture& c, const CompareOptions& opts) {
   Comparison cmp;
+  if (!opts.file_identity) cmp.not_compared = {"dev", "inode"};
   auto diff = [&](const std::string& what, const std::string& p, const std::string& a) {
     if (p != a) cmp.diffs.push_back({what, p, a});
   };
@@ -103,7 +126,8 @@ Comparison compare(const sim::ExecResult& r, const live::Capture& c) {
     return cmp;
   }
 
-  diff_lines(lines(util::format_maps(sim::proc_maps(r))), lines(c.maps), &cmp.diffs);
+  diff_lines(lines(util::format_maps(sim::proc_maps(r))), lines(c.maps), opts.file_identity,
+             &cmp.diffs);
   // At the entry point (--stage start) the thread is at AT_ENTRY; ld.so left rsp as the
   // kernel set it.
   diff("rip", hex(r.start && c.at_entry ? r.entry : r.rip), hex(c.rip));

@@ -19,6 +19,13 @@ struct Difference {
 struct Comparison {
   bool exact = true;
   std::vector<Difference> diffs;
+  std::vector<std::string> not_compared;  // "dev", "inode": fields the options left out
+};
+
+struct CompareOptions {
+  // The device and inode numbers of file mappings. A VM's initramfs gives the same files other
+  // numbers, so `verify --vm` compares the maps lines without them (and says so).
+  bool file_identity = true;
 };
 
 // The live run that reproduces a request: same path, argv, envp and stack rlimit.
@@ -26,6 +33,7 @@ live::CaptureRequest capture_request_for(const sim::ExecRequest& req, bool disab
                                          unsigned timeout_ms);
 
 // Everything except the 16 AT_RANDOM bytes must match.
-Comparison compare(const sim::ExecResult& r, const live::Capture& c);
+Comparison compare(const sim::ExecResult& r, const live::Capture& c,
+                   const CompareOptions& opts = {});
 
 }  // namespace execmap::analysis

@@ -28,8 +28,15 @@ std::string points(double v) {
 
 std::string render_comparison(const analysis::Comparison& cmp, const sim::ExecResult&,
                               const live::Capture&) {
-  if (cmp.exact) return "exact: the prediction matches the kernel (AT_RANDOM bytes excluded)\n";
-  std::string out = std::to_string(cmp.diffs.size()) + " difference(s) between prediction and kernel:\n";
+  std::string out;
+  if (!cmp.not_compared.empty()) {
+    std::string fields;
+    for (const std::string& f : cmp.not_compared) fields += (fields.empty() ? "" : " and ") + f;
+    out += "note: " + fields + " numbers of file mappings are not compared "
+           "(the VM's initramfs gives the same files its own)\n";
+  }
+  if (cmp.exact) return out + "exact: the prediction matches the kernel (AT_RANDOM bytes excluded)\n";
+  out += std::to_string(cmp.diffs.size()) + " difference(s) between prediction and kernel:\n";
   for (const auto& d : cmp.diffs) {
     if (d.what == "maps") {
       if (!d.predicted.empty()) out += "  maps  - predicted: " + d.predicted + "\n";
@@ -45,7 +52,9 @@ nlohmann::json comparison_json(const analysis::Comparison& cmp) {
   nlohmann::json diffs = nlohmann::json::array();
   for (const auto& d : cmp.diffs)
     diffs.push_back({{"what", d.what}, {"predicted", d.predicted}, {"kernel", d.actual}});
-  return {{"exact", cmp.exact}, {"differences", diffs}};
+  nlohmann::json j = {{"exact", cmp.exact}, {"differences", diffs}};
+  if (!cmp.not_compared.empty()) j["not_compared"] = cmp.not_compared;
+  return j;
 }
 
 std::string render_grade(const analysis::GradeReport& g) {
