@@ -75,21 +75,6 @@ bool is_executable_file(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
 }
 
-// The qemu binary: cfg.qemu as a path, or searched in PATH.
-std::string find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return is_executable_file(name) ? name : "";
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  size_t pos = 0;
-  while (pos <= dirs.size()) {
-    size_t colon = dirs.find(':', pos);
-    if (colon == std::string::npos) colon = dirs.size();
-    std::string dir = dirs.substr(pos, colon - pos);
-    if (!dir.empty() && is_executable_file(dir + "/" + name)) return dir + "/" + name;
-    pos = colon + 1;
-  }
-  return "";
-}
 
 // Removes a work directory we created (flat: only the files written here).
 void remove_work_dir(const std::string& dir) {
@@ -270,6 +255,22 @@ bool probe_kvm(const VmConfig& cfg, std::string* why) {
 
 }  // namespace
 
+// The qemu binary: cfg.qemu as a path, or searched in PATH.
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return is_executable_file(name) ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t pos = 0;
+  while (pos <= dirs.size()) {
+    size_t colon = dirs.find(':', pos);
+    if (colon == std::string::npos) colon = dirs.size();
+    std::string dir = dirs.substr(pos, colon - pos);
+    if (!dir.empty() && is_executable_file(dir + "/" + name)) return dir + "/" + name;
+    pos = colon + 1;
+  }
+  return "";
+}
+
 std::string resolve_accel(const VmConfig& cfg, std::string* why) {
   switch (cfg.accel) {
     case VmConfig::Accel::Tcg:
@@ -287,8 +288,31 @@ std::string resolve_accel(const VmConfig& cfg, std::string* why) {
   return cached;
 }
 
+std::string find_vm_agent() {
+  if (const char* env = std::getenv("EXECMAP_VM_AGENT"); env && *env)
+    return is_executable_file(env) ? env : "";
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  self[n] = '\0';
+  std::string dir(self);
+  dir.resize(dir.rfind('/'));
+  for (const std::string& p : {dir + "/execmap-vm-agent", dir + "/../libexec/execmap/execmap-vm-agent"})
+    if (is_executable_file(p)) return p;
+  return "";
+}
+
 std::optional<std::string> bzimage_release(const std::string& image, std::string* err) {
   std::string head;
+  struct stat st;
+  if (::stat(image.c_str(), &st) != 0) {
+    *err = image + ": " + errno_text(errno);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {  // a FIFO would block the read, a directory has no header
+    *err = image + ": not a regular file";
+    return std::nullopt;
+  }
   if (!read_whole(image, &head, 0x10000)) {
     *err = image + ": " + errno_text(errno);
     return std::nullopt;

@@ -70,6 +70,14 @@ bool run_in_vm(const VmConfig& cfg, const std::vector<VmCase>& cases, VmReport* 
 // "tcg" or "kvm" for cfg.accel (Auto probes once per process); *why says what decided.
 std::string resolve_accel(const VmConfig& cfg, std::string* why);
 
+// A program by name in PATH, or a path as given when it is an executable file; "" otherwise.
+std::string find_program(const std::string& name);
+
+// Where the static guest agent is: $EXECMAP_VM_AGENT, else execmap-vm-agent next to this
+// executable (the build directory), else ../libexec/execmap/ from it (an installed tree).
+// "" when none is an executable file.
+std::string find_vm_agent();
+
 // The kernel release string of a bzImage ("6.1.0-50-amd64"), read from the setup header:
 // kernel_version (offset 0x20e) points, relative to 0x200, at "RELEASE (builder) #1 ...".
 // Documentation/arch/x86/boot.rst. nullopt with *err when the file is no bzImage.
