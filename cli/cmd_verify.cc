@@ -1,14 +1,20 @@
 // `execmap verify`: run the program for real under ptrace, stopped at its first instruction,
-// and diff the kernel's layout against the prediction.
+// and diff the kernel's layout against the prediction. With --vm IMAGE the kernel is another
+// one, booted in qemu (live/vm.h) with the program's files at the same paths.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 
 #include "analysis/capture_json.h"
 #include "analysis/compare.h"
+#include "analysis/vm_verify.h"
 #include "cli/commands.h"
-#include "cli/host_pipeline.h"
 #include "cli/exit_codes.h"
+#include "cli/host_pipeline.h"
 #include "cli/render.h"
+#include "live/vm.h"
 
 namespace execmap::cli {
 
@@ -19,6 +25,17 @@ CLI::App* setup_verify(CLI::App& app, VerifyOptions& o) {
   sub->add_option("--save-capture", o.save_capture,
                   "Also write the kernel's answer as a capture file (JSON) for golden tests");
   sub->add_option("--timeout-ms", o.timeout_ms, "Wall-clock bound on the traced child")
+      ->capture_default_str();
+  sub->add_option("--vm", o.vm_image,
+                  "Check on another kernel: boot this bzImage (e.g. /boot/vmlinuz-...) in "
+                  "qemu-system-x86_64 and compare with the prediction for its version and the "
+                  "VM's CPU values (device and inode numbers are not compared)");
+  sub->add_option("--vm-accel", o.vm_accel,
+                  "qemu accelerator: auto (KVM when /dev/kvm opens and a probe boot completes, "
+                  "else TCG), kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
+      ->capture_default_str();
+  sub->add_option("--vm-timeout", o.vm_timeout, "Wall-clock bound on the VM boot, seconds")
       ->capture_default_str();
   add_exec_options(sub, o.exec, {"text", "json"}, "text");
   return sub;
@@ -41,13 +58,150 @@ bool build_exact_request(const ExecOptions& eo, const char* command, sim::ExecRe
   return true;
 }
 
+namespace {
+
+bool write_capture(const std::string& path, const nlohmann::json& cj) {
+  std::ofstream f(path);
+  f << dump_json(cj) << "\n";
+  if (!f) {
+    std::cerr << "execmap: error: cannot write " << path << "\n";
+    return false;
+  }
+  return true;
+}
+
+// The verdict, as text or JSON; extra goes into the JSON object.
+int report(const VerifyOptions& o, const sim::ExecResult& r, const live::Capture& cap,
+           const analysis::Comparison& cmp, const nlohmann::json& extra) {
+  // At the entry point a [heap] made by library initializers is outside the model: when the
+  // only difference is such a line, the verdict says so (exit 0, "exact" stays false).
+  bool heap = analysis::only_heap_differs(cmp, r);
+  if (o.exec.format == "json") {
+    nlohmann::json j = comparison_json(cmp);
+    j["stage"] = o.exec.stage;
+    if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
+    j["exact_except_heap"] = cmp.exact || heap;
+    j["target"] = target_json(r.profile);
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+    j["predicted"] = r.ok() ? layout_json(r) : error_json(r.error);
+    std::cout << dump_json(j) << "\n";
+  } else {
+    std::cout << render_comparison(cmp, r, cap);
+    if (!cmp.exact && !r.aslr_forced.empty())
+      std::cout << "not comparable exactly: " << r.aslr_forced << "\n";
+    if (heap)
+      std::cout << "exact except [heap]: initializers allocated before the entry point"
+                << (r.start->heap_may_appear ? " (the prediction said they may)" : "") << "\n";
+  }
+  return cmp.exact || heap ? kExitOk : kExitMismatch;
+}
+
+std::string current_dir() {
+  char buf[4096];
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string("/");
+}
+
+int run_verify_vm(const VerifyOptions& o) {
+  auto fail = [](const std::string& msg, int rc) {
+    std::cerr << "execmap: error: " << msg << "\n";
+    return rc;
+  };
+  // The image decides the kernel, the VM its build options.
+  if (o.exec.kernel != "host")
+    return fail("--vm takes the kernel version from the image; drop --kernel " + o.exec.kernel,
+                kExitUsage);
+  if (!o.exec.kernel_config.empty())
+    return fail("--vm reads the kernel's options from the VM; drop --kernel-config", kExitUsage);
+  if (o.exec.profile != "host")
+    return fail("--vm uses the VM's own values; drop --profile " + o.exec.profile, kExitUsage);
+  sim::ExecRequest req;
+  int rc = 0;
+  if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;
+
+  std::string err;
+  const std::string qemu = "qemu-system-x86_64";
+  if (live::find_program(qemu).empty())
+    return fail("verify --vm needs " + qemu + ", which is not installed "
+                "(Debian package qemu-system-x86)", kExitFailure);
+  auto release = live::bzimage_release(o.vm_image, &err);
+  if (!release) return fail("--vm " + err, kExitFailure);
+  sim::KernelVersion v, modelled;
+  bool exact_version = false;
+  if (!sim::parse_kernel_version(*release, &v))
+    return fail("--vm " + o.vm_image + ": kernel release '" + *release + "' is no version",
+                kExitFailure);
+  if (!sim::nearest_modelled(v, &modelled, &exact_version)) {
+    std::string list;
+    for (sim::KernelVersion k : sim::modelled_kernels()) list += (list.empty() ? "" : ", ") + k.str();
+    return fail("--vm " + o.vm_image + " is Linux " + v.str() +
+                ", older than every modelled kernel (" + list + ")", kExitUsage);
+  }
+  const std::string agent = live::find_vm_agent();
+  if (agent.empty())
+    return fail("verify --vm needs execmap-vm-agent next to execmap or in "
+                "../libexec/execmap/ (or set EXECMAP_VM_AGENT)", kExitFailure);
+
+  {
+    HostPipeline hp;  // a file this machine cannot read cannot go into the guest either
+    sim::ExecResult host_r = hp.pipeline.predict(req);
+    if (host_r.error.kind == sim::ExecError::Kind::Io) return report_failure(host_r, o.exec.format);
+  }
+  live::VmConfig cfg;
+  cfg.kernel = o.vm_image;
+  cfg.agent = agent;
+  cfg.qemu = qemu;
+  cfg.accel = o.vm_accel == "kvm"   ? live::VmConfig::Accel::Kvm
+              : o.vm_accel == "tcg" ? live::VmConfig::Accel::Tcg
+                                    : live::VmConfig::Accel::Auto;
+  cfg.kvm_probe_timeout_seconds = 10;  // a KVM boot takes ~2 s; where KVM guests hang, give up
+  cfg.timeout_seconds = o.vm_timeout;
+  analysis::VmVerifyCase c;
+  c.id = "verify";
+  c.request = req;
+  c.cwd = current_dir();
+  c.timeout_ms = o.timeout_ms;
+  c.override_host = [&o](sim::HostState& h) {
+    std::string ignored;  // build_request() has already checked every --host-value
+    for (const std::string& kv : o.exec.host_values) apply_host_value(h, kv, &ignored);
+  };
+  analysis::VmVerifyReport rep;
+  if (!analysis::verify_in_vm(cfg, {c}, &rep, &err))
+    return fail("the VM (" + o.vm_image + ") did not complete: " + err, kExitFailure);
+  const analysis::VmVerifyResult& res = rep.results.at(0);
+  if (!res.ran) return fail(res.error, kExitFailure);
+  for (const std::string& w : rep.warnings) std::cerr << "execmap: warning: " << w << "\n";
+  const sim::ExecResult& r = res.predicted;
+  if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);
+  if (!o.save_capture.empty()) {
+    nlohmann::json cj = analysis::capture_to_json(res.request, res.capture);
+    if (res.rtld_config) cj["rtld"] = rtld_config_json(*res.rtld_config);
+    if (!write_capture(o.save_capture, cj)) return kExitFailure;
+  }
+  nlohmann::json extra = {
+      {"vm",
+       {{"image", o.vm_image},
+        {"release", rep.target.release},
+        {"accel", rep.vm.accel},
+        {"accel_why", rep.vm.accel_why},
+        {"boot_seconds", rep.vm.boot_seconds},
+        {"wall_seconds", rep.vm.wall_seconds}}}};
+  if (!rep.warnings.empty()) extra["warnings"] = rep.warnings;
+  if (o.exec.format != "json")
+    std::cout << "vm: " << o.vm_image << " (Linux " << rep.target.release << ", "
+              << rep.vm.accel << ", " << static_cast<int>(rep.vm.wall_seconds + 0.5)
+              << " s)\ntarget: " << target_label(r.profile) << "\n";
+  return report(o, r, res.capture, res.comparison, extra);
+}
+
+}  // namespace
+
 int run_verify(const VerifyOptions& o) {
+  if (!o.vm_image.empty()) return run_verify_vm(o);
   sim::ExecRequest req;
   int rc = 0;
   if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;
   HostPipeline hp;
   sim::ExecResult r = hp.pipeline.predict(req);
-  bool at_start = o.exec.stage == "start";
   if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);
 
   std::string why;
@@ -56,50 +210,20 @@ int run_verify(const VerifyOptions& o) {
     return kExitFailure;
   }
   live::CaptureRequest creq = analysis::capture_request_for(req, /*disable_aslr=*/true, o.timeout_ms);
-  creq.stop_at_entry = at_start;
+  creq.stop_at_entry = o.exec.stage == "start";
   auto cap = live::capture_at_exec(creq, &why);
   if (!cap) {
     std::cerr << "execmap: error: capture failed: " << why << "\n";
     return kExitFailure;
   }
   if (!o.save_capture.empty()) {
-    std::ofstream f(o.save_capture);
     nlohmann::json cj = analysis::capture_to_json(req, *cap);
     // At the entry point the result also depends on ld.so's CPU-dependent values.
-    if (at_start && r.ok() && r.objects.size() > 1)
+    if (creq.stop_at_entry && r.ok() && r.objects.size() > 1)
       cj["rtld"] = rtld_config_json(hp.pipeline.resolve(r, req)->config);
-    f << dump_json(cj) << "\n";
-    if (!f) {
-      std::cerr << "execmap: error: cannot write " << o.save_capture << "\n";
-      return kExitFailure;
-    }
+    if (!write_capture(o.save_capture, cj)) return kExitFailure;
   }
-  analysis::Comparison cmp = analysis::compare(r, *cap);
-  // At the entry point a [heap] made by library initializers is outside the model: when the
-  // only difference is such a line, the verdict says so (exit 0, "exact" stays false).
-  bool heap_only = false;
-  if (!cmp.exact && r.start) {
-    heap_only = true;
-    for (const analysis::Difference& d : cmp.diffs)
-      heap_only &= d.what == "maps" && d.predicted.empty() &&
-                   d.actual.size() >= 6 && d.actual.compare(d.actual.size() - 6, 6, "[heap]") == 0;
-  }
-  if (o.exec.format == "json") {
-    nlohmann::json j = comparison_json(cmp);
-    j["stage"] = o.exec.stage;
-    if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
-    j["exact_except_heap"] = cmp.exact || heap_only;
-    j["predicted"] = r.ok() ? layout_json(r) : error_json(r.error);
-    std::cout << dump_json(j) << "\n";
-  } else {
-    std::cout << render_comparison(cmp, r, *cap);
-    if (!cmp.exact && !r.aslr_forced.empty())
-      std::cout << "not comparable exactly: " << r.aslr_forced << "\n";
-    if (heap_only)
-      std::cout << "exact except [heap]: initializers allocated before the entry point"
-                << (r.start->heap_may_appear ? " (the prediction said they may)" : "") << "\n";
-  }
-  return cmp.exact || heap_only ? kExitOk : kExitMismatch;
+  return report(o, r, *cap, analysis::compare(r, *cap), nlohmann::json::object());
 }
 
 }  // namespace execmap::cli

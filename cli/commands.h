@@ -29,6 +29,9 @@ struct VerifyOptions {
   ExecOptions exec;
   std::string save_capture;
   unsigned timeout_ms = 10000;
+  std::string vm_image;         // --vm: a bzImage to boot in qemu instead of the running kernel
+  std::string vm_accel = "auto";  // --vm-accel auto|kvm|tcg
+  unsigned vm_timeout = 600;    // --vm-timeout: seconds for the whole boot
 };
 CLI::App* setup_verify(CLI::App& app, VerifyOptions& o);
 int run_verify(const VerifyOptions& o);

@@ -104,6 +104,8 @@ void set_env(std::vector<std::string>& envp, const std::string& kv) {
   envp.push_back(kv);
 }
 
+}  // namespace
+
 bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos) {
@@ -145,8 +147,6 @@ bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err
   }
   return true;
 }
-
-}  // namespace
 
 bool resolve_target(const std::string& kernel, const std::vector<std::string>& config,
                     const std::string* host_release, const sim::KernelConfig* host_config,

@@ -47,6 +47,9 @@ bool resolve_target(const std::string& kernel, const std::vector<std::string>& c
                     const std::string* host_release, const sim::KernelConfig* host_config,
                     sim::TargetKey* key, std::vector<std::string>* warnings, std::string* err);
 
+// One --host-value KEY=VALUE applied to h; false with *err when KEY or VALUE is unknown.
+bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err);
+
 // Builds the request; on a usage problem returns false with *err set.
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err);
 

@@ -25,6 +25,7 @@
 #include "live/vm.h"
 #include "loader/elf_defs.h"
 #include "sim/profile.h"
+#include "vm_shapes.h"
 
 namespace {
 
@@ -114,44 +115,8 @@ std::vector<std::string> ldso_files(const std::string& prog) {
   return out;
 }
 
-struct Shape {
-  std::string name;
-  std::string path;  // "" = ./PROG
-  std::vector<std::string> argv;
-  std::vector<std::string> envp;
-};
-
-// The shapes of tests/live_verify.sh; "inherited" uses a fixed login-shell environment.
-std::vector<Shape> shapes_for(const std::string& prog, const std::string& corpus) {
-  const std::string rel = "./" + prog, abs = corpus + "/" + prog;
-  std::vector<std::string> big;
-  for (int i = 0; i < 4; ++i) big.push_back("BIG" + std::to_string(i) + "=" + std::string(40000, 'e'));
-  std::vector<std::string> args50 = {rel};
-  for (int i = 1; i <= 50; ++i) args50.push_back("arg" + std::to_string(i));
-  const std::vector<std::string> inherited = {
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      "HOME=/root",
-      "LANG=C.UTF-8",
-      "TERM=xterm-256color",
-      "SHELL=/bin/bash",
-      "USER=root",
-      "LOGNAME=root",
-      "SHLVL=1",
-      "PWD=" + corpus,
-      "OLDPWD=/",
-      "_=" + rel};
-  return {
-      {"plain", rel, {rel}, {"A=1"}},
-      {"empty-env", rel, {rel}, {}},
-      {"big-env", rel, {rel}, big},
-      {"50-args", rel, args50, {"A=1"}},
-      {"empty-utf8", rel, {rel, "", "héllo wörld ✓", "", "日本語"}, {"A=1"}},
-      {"argv0", rel, {"renamed program", "x"}, {"A=1"}},
-      {"absolute", abs, {abs}, {"A=1"}},
-      {"inherited", rel, {rel}, inherited},
-      {"via-ldso", "/lib64/ld-linux-x86-64.so.2", {"/lib64/ld-linux-x86-64.so.2", rel}, {"A=1"}},
-  };
-}
+using execmap::testing::Shape;
+using execmap::testing::shapes_for;
 
 VmCase capture_case(const std::string& id, const std::string& cwd, const Shape& s) {
   VmCase c;
@@ -316,7 +281,8 @@ int main(int argc, char** argv) {
 
   std::vector<VmCase> cases;
   std::set<std::string> files;
-  const std::set<std::string> stack_programs = {"pie", "nopie", "static", "static-pie", "tiny"};
+  const std::set<std::string> stack_programs(execmap::testing::stack_limit_programs().begin(),
+                                             execmap::testing::stack_limit_programs().end());
   // The ASLR samples: one of each way load_elf_binary() places an image (ET_EXEC, PIE with an
   // interpreter, static ET_EXEC, static PIE top-down, static PIE honouring a 2 MiB p_align).
   const std::set<std::string> aslr_programs = {"pie", "nopie", "static", "static-pie",
