@@ -128,9 +128,9 @@ Comparison compare(const sim::ExecResult& r, const live::Capture& c, const Compa
 
   diff_lines(lines(util::format_maps(sim::proc_maps(r))), lines(c.maps), opts.file_identity,
              &cmp.diffs);
-  // At the entry point (--stage start) the thread is at AT_ENTRY; ld.so left rsp as the
-  // kernel set it.
-  diff("rip", hex(r.start && c.at_entry ? r.entry : r.rip), hex(c.rip));
+  // At the entry point (--stage start) the thread is at AT_ENTRY, which the start stage sets
+  // as rip; ld.so left rsp as the kernel set it.
+  diff("rip", hex(r.rip), hex(c.rip));
   diff("rsp", hex(r.stack.sp), hex(c.rsp));
   diff("stack end", hex(r.stack.end), hex(c.stack_end));
   const auto& m = r.mm;

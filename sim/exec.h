@@ -127,7 +127,8 @@ struct ExecResult {
   std::vector<LoadedObject> objects;        // [0] exe, [1] interp if any
   MmFields mm;
   uint64_t entry = 0;      // AT_ENTRY
-  uint64_t rip = 0;        // START_THREAD ip: the interpreter's entry, or AT_ENTRY
+  uint64_t rip = 0;        // START_THREAD ip: the interpreter's entry, or AT_ENTRY; after the
+                           // start stage AT_ENTRY, where ld.so hands over
   uint64_t load_bias = 0;
   std::optional<uint64_t> interp_base;  // AT_BASE when an interpreter is loaded
   uint64_t phdr_addr = 0;  // AT_PHDR

@@ -157,6 +157,9 @@ void Pipeline::start_stage(const ExecRequest& req, ExecResult* r) const {
   info.notes = res->libs.notes;
   info.notes.insert(info.notes.end(), st.notes.begin(), st.notes.end());
   r->start = std::move(info);
+  // ld.so jumps to the program's entry (elf/rtld.c _dl_start_user -> AT_ENTRY) with the stack
+  // pointer the kernel set: at this stage the thread is at AT_ENTRY, not at ld.so's _start.
+  r->rip = r->entry;
 }
 
 ExecResult Pipeline::predict(const ExecRequest& req) const {
