@@ -200,6 +200,9 @@ int run_verify(const VerifyOptions& o) {
   sim::ExecRequest req;
   int rc = 0;
   if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;
+  // The capture traces the program: a tracer without root may not trace a set-ID exec's new
+  // credentials, and the kernel then keeps the old ones (cap_bprm_creds_from_file()).
+  if (::geteuid() != 0) req.host.traced_unprivileged = 1;
   HostPipeline hp;
   sim::ExecResult r = hp.pipeline.predict(req);
   if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);

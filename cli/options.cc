@@ -134,6 +134,7 @@ bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err
   else if (k == "egid") h.egid = n;
   else if (k == "secure") h.secure = n;
   else if (k == "no_new_privs") h.no_new_privs = n;
+  else if (k == "traced_unprivileged") h.traced_unprivileged = n;
   else if (k == "stack_rlimit") h.stack_rlimit = n;
   else if (k == "mmap_min_addr") h.mmap_min_addr = n;
   else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) h.mmap_rnd_bits = n;
@@ -141,7 +142,7 @@ bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err
   else {
     *err = "--host-value: unknown key '" + k +
            "' (hwcap, hwcap2, minsigstksz, clktck, platform, rseq_feature_size, rseq_align, "
-           "uid, euid, gid, egid, secure, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, "
+           "uid, euid, gid, egid, secure, no_new_privs, traced_unprivileged, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, "
            "randomize_va_space 0-2)";
     return false;
   }

@@ -14,6 +14,7 @@ struct FileIdentity {
   uint64_t inode = 0;
   std::string path;  // canonical absolute path, as d_path() prints it in /proc/PID/maps
   uint32_t mode = 0;          // st_mode: the set-user/group-ID bits matter to exec
+  uint32_t uid = 0, gid = 0;  // st_uid, st_gid: the new euid/egid of a set-ID exec
   bool nosuid_mount = false;  // on a nosuid mount (mnt_may_suid() is false)
 };
 

@@ -73,6 +73,8 @@ std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err) {
   id.dev_minor = minor(st.st_dev);
   id.inode = st.st_ino;
   id.mode = st.st_mode;
+  id.uid = st.st_uid;
+  id.gid = st.st_gid;
   struct statvfs vfs;
   id.nosuid_mount = ::fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
   char* real = ::realpath(path.c_str(), nullptr);

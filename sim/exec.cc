@@ -106,15 +106,34 @@ class ExecSim {
       return fail_errno(o.err, o.check.empty() ? "do_open_execat" : o.check,
                         req_.filename + ": " + o.why);
     file_ = std::move(o.file);
-    // bprm_creds_from_file(): a set-user-ID file, or a set-group-ID one with group execute,
-    // on a mount that allows it, sets per_clear = PER_CLEAR_ON_SETID, and begin_new_exec()
-    // clears those personality bits, ADDR_NO_RANDOMIZE among them: setarch -R has no effect.
+    // bprm_fill_uid() (fs/exec.c): nothing on a nosuid mount or under NoNewPrivs; else a
+    // set-user-ID file makes euid the file's owner, a set-group-ID one with group execute
+    // makes egid its group, and either sets per_clear = PER_CLEAR_ON_SETID, which
+    // begin_new_exec() applies to the personality: ADDR_NO_RANDOMIZE is cleared, so
+    // setarch -R has no effect.
     const loader::FileIdentity& fid = file_->identity();
-    bool setid = (fid.mode & 04000) || (fid.mode & 02010) == 02010;
-    if (setid && !fid.nosuid_mount && !H_.no_new_privs && !randomize_ &&
-        H_.randomize_va_space != 0) {
+    const bool suid = fid.mode & 04000, sgid = (fid.mode & 02010) == 02010;
+    bool setid = false;
+    euid_ = H_.euid;
+    egid_ = H_.egid;
+    rlim_stack_ = H_.stack_rlimit;
+    if ((suid || sgid) && !fid.nosuid_mount && !H_.no_new_privs) {
+      setid = true;
+      if (suid) euid_ = fid.uid;
+      if (sgid) egid_ = fid.gid;
+    }
+    // cap_bprm_creds_from_file() (security/commoncap.c): a privilege-elevated exec (euid not
+    // the real uid, or egid not the real gid) is a secure exec, AT_SECURE 1; a tracer that
+    // may not trace the new credentials keeps the old euid/egid (the "downgrade"), but the
+    // exec is still secure.
+    secure_ = H_.secure || euid_ != H_.uid || egid_ != H_.gid;
+    if (setid && H_.traced_unprivileged) {
+      euid_ = H_.uid;
+      egid_ = H_.gid;
+    }
+    if (setid && !randomize_ && H_.randomize_va_space != 0) {
       randomize_ = true;
-      r_.aslr_forced = std::string(fid.mode & 04000 ? "set-user-ID" : "set-group-ID") +
+      r_.aslr_forced = std::string(suid ? "set-user-ID" : "set-group-ID") +
                        " program: the kernel clears ADDR_NO_RANDOMIZE (PER_CLEAR_ON_SETID), so "
                        "the layout is randomized even with ASLR off; this is the draw of seed " +
                        std::to_string(req_.seed);
@@ -341,8 +360,17 @@ class ExecSim {
   }
 
   void begin_new_exec() {
-    record("begin_new_exec", "begin_new_exec",
-           {"point of no return: the old mm is released; later failures kill the task"});
+    std::vector<std::string> notes{
+        "point of no return: the old mm is released; later failures kill the task"};
+    // begin_new_exec(): "For secureexec, reset the stack limit to sane default" (commit
+    // "exec: Use sane stack rlimit under secureexec", v4.14): bprm->rlim_stack is capped at
+    // _STK_LIM before arch_pick_mmap_layout() and setup_arg_pages() read it.
+    if (secure_ && rlim_stack_ > P_.stk_lim) {
+      rlim_stack_ = P_.stk_lim;
+      notes.push_back("secure exec: the stack limit is reset to _STK_LIM (" +
+                      std::to_string(P_.stk_lim) + " bytes) for the new program");
+    }
+    record("begin_new_exec", "begin_new_exec", notes);
   }
 
   // ---- setup_new_exec: arch_pick_mmap_layout (arch/x86/mm/mmap.c) -------------------------
@@ -357,7 +385,7 @@ class ExecSim {
   }
   void setup_new_exec() {
     uint64_t rnd = arch_mmap_rnd(Draw::MmapBase);
-    uint64_t gap = H_.stack_rlimit;
+    uint64_t gap = rlim_stack_;
     uint64_t pad = stack_maxrandom_size() + P_.stack_guard_gap;
     if (gap + pad > gap) gap += pad;  // "Values close to RLIM_INFINITY can overflow."
     // mmap_base(rnd, task_size_64bit(0)): the 47-bit window even with 5-level paging.
@@ -368,8 +396,8 @@ class ExecSim {
     r_.mm.mmap_base = page_align(window - gap - rnd, page_);
     record("setup_new_exec", "arch_pick_mmap_layout",
            {"mmap_base = " + hex(r_.mm.mmap_base) + " (stack rlimit " +
-            (H_.stack_rlimit == kRlimInfinity ? std::string("unlimited")
-                                                   : std::to_string(H_.stack_rlimit)) +
+            (rlim_stack_ == kRlimInfinity ? std::string("unlimited")
+                                          : std::to_string(rlim_stack_)) +
             ")"});
   }
 
@@ -396,7 +424,7 @@ class ExecSim {
     vm_end -= shift;
     r_.mm.arg_start = bprm_p_;
     uint64_t stack_size = vm_end - vm_start;
-    uint64_t rlim = H_.stack_rlimit & ~(page_ - 1);
+    uint64_t rlim = rlim_stack_ & ~(page_ - 1);
     uint64_t expand = std::min(rlim, stack_size + P_.stack_expand);
     uint64_t stack_base = vm_end - expand;
     if (stack_base < vm_start) vm_start = stack_base;
@@ -835,10 +863,10 @@ class ExecSim {
         case elf::AT_FLAGS: e.value = 0; break;
         case elf::AT_ENTRY: e.value = r_.entry; break;
         case elf::AT_UID: e.value = H_.uid; break;
-        case elf::AT_EUID: e.value = H_.euid; break;
+        case elf::AT_EUID: e.value = euid_; break;
         case elf::AT_GID: e.value = H_.gid; break;
-        case elf::AT_EGID: e.value = H_.egid; break;
-        case elf::AT_SECURE: e.value = H_.secure; break;
+        case elf::AT_EGID: e.value = egid_; break;
+        case elf::AT_SECURE: e.value = secure_; break;
         case elf::AT_HWCAP2: e.value = H_.hwcap2; break;
         case elf::AT_EXECFN: e.value = exec_p_; break;
         case elf::AT_RSEQ_FEATURE_SIZE: e.value = H_.rseq_feature_size.value_or(P_.rseq_feature_size); break;
@@ -913,6 +941,9 @@ class ExecSim {
 
   const ExecRequest& req_;
   bool randomize_ = req_.randomize;  // PF_RANDOMIZE; a set-ID program forces it on
+  uint64_t euid_ = 0, egid_ = 0;     // the new credentials (bprm_fill_uid)
+  bool secure_ = false;              // bprm->secureexec: AT_SECURE
+  uint64_t rlim_stack_ = 0;          // bprm->rlim_stack; set with the credentials
   const loader::FileSystem& fs_;
   const KernelProfile& P_;
   const HostState& H_;

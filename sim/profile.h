@@ -37,6 +37,10 @@ struct HostState {
   uint64_t uid = 0, euid = 0, gid = 0, egid = 0;
   uint64_t secure = 0;             // bprm->secureexec
   uint64_t no_new_privs = 0;       // PR_SET_NO_NEW_PRIVS of the caller: set-ID bits then ignored
+  // Traced by a tracer that may not trace the new credentials (ptracer_capable() false: not
+  // root in the user namespace): a set-ID exec then keeps the caller's euid/egid, though it is
+  // still a secure exec (security/commoncap.c cap_bprm_creds_from_file()).
+  uint64_t traced_unprivileged = 0;
   // Resource limits.
   uint64_t stack_rlimit = 8ull << 20;  // RLIMIT_STACK rlim_cur (bprm->rlim_stack)
   uint64_t data_rlimit = kRlimInfinity;  // RLIMIT_DATA rlim_cur (check_data_rlimit in brk)
