@@ -174,6 +174,16 @@ class ExecSim {
         return fail_errno(E2BIG, "copy_strings",
                           "arguments and environment exceed the argument space (" +
                               std::to_string(limit) + " bytes)");
+      // get_arg_page(): a string reaching below the temporary stack VMA (one page under
+      // STACK_TOP_MAX) grows it with expand_downwards(), and acct_stack_growth() refuses a VMA
+      // larger than the caller's RLIMIT_STACK; copy_strings() turns that into E2BIG. Only a
+      // stack limit under ARG_MAX (128 KiB) lets this happen before the argmin check.
+      uint64_t low = page_start(p, page_);
+      if (low < P_.stack_top_max - page_ && P_.stack_top_max - low > H_.stack_rlimit)
+        return fail_errno(E2BIG, "get_arg_page",
+                          "the argument pages (" + std::to_string(P_.stack_top_max - low) +
+                              " bytes) exceed the stack limit (" +
+                              std::to_string(H_.stack_rlimit) + " bytes)");
       return true;
     };
     // The filename first (it ends up highest), then envp and argv, each last string first.
@@ -882,6 +892,13 @@ class ExecSim {
     uint64_t need = page_start(r_.stack.sp, page_);
     if (need < sv->start) {
       uint64_t old = sv->start;
+      // acct_stack_growth(): the grown VMA may not pass RLIMIT_STACK, which is still the
+      // caller's here (finalize_exec() installs bprm->rlim_stack only after the tables).
+      if (sv->end - need > H_.stack_rlimit)
+        return fail_kill(EFAULT, "create_elf_tables",
+                         "the tables need the stack to grow to " + std::to_string(sv->end - need) +
+                             " bytes, past the stack limit (" + std::to_string(H_.stack_rlimit) +
+                             " bytes)");
       if (!r_.mm_vmas.expand_down(old, need))
         return fail_kill(EFAULT, "create_elf_tables", "the stack cannot grow to hold the tables");
       stack_vma_start_ = need;
