@@ -3,8 +3,13 @@
 
 #include "cli/commands.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iostream>
 
 #include "live/host_probe.h"
@@ -21,7 +26,12 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
   sub->add_option("--env", o.env, "Add or replace KEY=VALUE in the environment (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  sub->add_option("--env-file", o.env_file, "Read KEY=VALUE lines, in order, from FILE");
+  sub->add_option("--env-file", o.env_file,
+                  "Add FILE's entries to the environment exactly as given, in order: one per "
+                  "line, or NUL-separated when FILE holds a NUL (as /proc/PID/environ)");
+  sub->add_option("--args-file", o.args_file,
+                  "The arguments after PATH, NUL-separated as in /proc/PID/cmdline (any "
+                  "command-line ARGs follow them)");
   sub->add_option("--argv0", o.argv0, "argv[0] to pass (default: PATH as given)");
   sub->add_option("--stack-limit", o.stack_limit,
                   "RLIMIT_STACK soft limit in bytes (K/M/G suffixes, or 'unlimited')");
@@ -203,6 +213,66 @@ bool resolve_target(const std::string& kernel, const std::vector<std::string>& c
   return true;
 }
 
+namespace {
+
+// The kernel's argument space is at most 3/4 of _STK_LIM (6 MiB) of strings (bprm_stack_limits),
+// so a larger file can only give E2BIG; it is refused before it is read whole.
+constexpr size_t kMaxArgFile = 16u << 20;
+
+// Reads a whole regular file or pipe (process substitution gives /dev/fd/N), at most
+// kMaxArgFile bytes; a directory, a missing file or a larger one is a one-line error.
+bool read_bounded(const std::string& path, const char* what, std::string* out, std::string* err) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    *err = std::string(what) + " " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    *err = std::string(what) + " " + path + ": not a regular file or a pipe";
+    ::close(fd);
+    return false;
+  }
+  // Blocking reads from here on: a pipe's writer may still be starting.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = std::string(what) + " " + path + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    if (out->size() + size_t(n) > kMaxArgFile) {
+      *err = std::string(what) + " " + path + ": more than " + std::to_string(kMaxArgFile >> 20) +
+             " MiB; execve() takes at most 6 MiB of strings (E2BIG)";
+      ::close(fd);
+      return false;
+    }
+    out->append(buf, size_t(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// Entries separated by sep; a final separator ends the last entry rather than starting an
+// empty one, and two in a row give an empty entry (the kernel passes empty strings too).
+std::vector<std::string> split_entries(const std::string& data, char sep) {
+  std::vector<std::string> v;
+  size_t i = 0;
+  while (i < data.size()) {
+    size_t j = data.find(sep, i);
+    if (j == std::string::npos) j = data.size();
+    v.push_back(data.substr(i, j - i));
+    i = j + 1;
+  }
+  return v;
+}
+
+}  // namespace
+
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err) {
   std::vector<std::string> command = o.command;
   if (command.empty() && o.sub) command = o.sub->remaining();
@@ -218,25 +288,24 @@ bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err
   req->argv = command;
   if (o.argv0) req->argv[0] = *o.argv0;
 
+  if (!o.args_file.empty()) {
+    std::string data;
+    if (!read_bounded(o.args_file, "--args-file", &data, err)) return false;
+    std::vector<std::string> args = split_entries(data, '\0');
+    req->argv.insert(req->argv.begin() + 1, args.begin(), args.end());
+  }
+
   std::vector<std::string> envp;
   if (!o.ignore_environment)
     for (char** e = environ; e && *e; ++e) envp.emplace_back(*e);
   if (!o.env_file.empty()) {
-    std::ifstream f(o.env_file);
-    if (!f) {
-      *err = "cannot read --env-file " + o.env_file;
-      return false;
-    }
-    std::string line;
-    while (std::getline(f, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || line[0] == '#') continue;
-      if (line.find('=') == std::string::npos) {
-        *err = "--env-file " + o.env_file + ": line without '=': " + line;
-        return false;
-      }
-      set_env(envp, line);
-    }
+    // execve() takes any string as an environment entry: a duplicate key, an empty key, no
+    // '=' at all. Every entry is passed as it stands, after the inherited ones.
+    std::string data;
+    if (!read_bounded(o.env_file, "--env-file", &data, err)) return false;
+    std::vector<std::string> entries =
+        split_entries(data, data.find('\0') != std::string::npos ? '\0' : '\n');
+    envp.insert(envp.end(), entries.begin(), entries.end());
   }
   for (const auto& kv : o.env) {
     if (kv.find('=') == std::string::npos) {

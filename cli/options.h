@@ -18,6 +18,7 @@ struct ExecOptions {
   bool ignore_environment = false;
   std::vector<std::string> env;
   std::string env_file;
+  std::string args_file;  // --args-file: NUL-separated arguments after PATH
   std::optional<std::string> argv0;
   std::string stack_limit;
   std::string format;
