@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +84,31 @@ std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err) {
   return std::make_unique<HostFile>(fd, std::move(id), uint64_t(st.st_size));
 }
 
+namespace {
+
+// Whether some process holds path open for writing (the inode's i_writecount is above 0),
+// which makes do_open_execat()'s deny_write_access() fail with ETXTBSY (fs/exec.c; 6.12 and
+// later call it exe_file_deny_write_access(), after "Revert "fs: don't block i_writecount
+// during exec""). A read lease is refused with EAGAIN exactly then (fs/locks.c
+// check_conflicting_open()). A lease needs the file's owner or CAP_LEASE and a file system
+// that has leases; without them the answer is "no".
+bool held_open_for_writing(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return false;
+  // A writer that opens the file in the instant the lease is held breaks it; the break is
+  // signalled with SIGURG, ignored by default, instead of SIGIO, which would end execmap.
+  ::fcntl(fd, F_SETSIG, SIGURG);
+  bool busy = false;
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0)
+    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+  else
+    busy = errno == EAGAIN;
+  ::close(fd);
+  return busy;
+}
+
+}  // namespace
+
 OpenResult HostFileSystem::open_exec(const std::string& path) const {
   // getname(): an empty name is ENOENT, a name of PATH_MAX or more is ENAMETOOLONG.
   if (path.empty()) return fail(ENOENT, "empty path", "getname");
@@ -114,6 +140,8 @@ OpenResult HostFileSystem::open_exec(const std::string& path) const {
     r.unreadable = true;
     return r;
   }
+  if (held_open_for_writing(path))
+    return fail(ETXTBSY, "open for writing by a process", "do_open_execat: deny_write_access");
   return OpenResult{0, {}, {}, false, std::move(f)};
 }
 
