@@ -18,15 +18,28 @@ if echo "$probe" | grep -q "verify needs ptrace"; then
   echo "SKIPPED: live defect tests need ptrace: $probe"
   exit 77
 fi
-# A directory nobody can reach, on a mount that honours set-ID bits (the build tree; /tmp may
-# be nosuid).
-tmp=$(mktemp -d "$PWD/live-defects.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-chmod 755 "$tmp"
-if findmnt -no OPTIONS -T "$tmp" | tr , '\n' | grep -qx nosuid; then
-  echo "SKIPPED: $tmp is on a nosuid mount"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# A directory that user nobody can reach, on a mount that honours set-ID bits: the build tree
+# if its parents let nobody in (a clone under /root does not), else /var/tmp or /tmp.
+tmp=
+for base in "$PWD" /var/tmp /tmp; do
+  findmnt -no OPTIONS -T "$base" | tr , '\n' | grep -qx nosuid && continue
+  d=$(mktemp -d "$base/live-defects.XXXXXX") || continue
+  chmod 755 "$d"
+  if as_nobody test -x "$d"; then
+    tmp=$d
+    break
+  fi
+  rm -rf "$d"
+done
+if [ -z "$tmp" ]; then
+  echo "SKIPPED: no directory reachable by nobody on a mount that honours set-ID bits"
   exit 77
 fi
+trap 'rm -rf "$tmp"' EXIT
+# nobody runs execmap too: a copy in that directory.
+cp "$execmap" "$tmp/execmap"
+execmap=$tmp/execmap
 fail=0
 pass=0
 check() {  # name want got
@@ -76,7 +89,6 @@ j = json.load(sys.stdin)
 a = {e["type"]: int(e["value"], 16) for e in j["auxv"]}
 print(a["AT_UID"], a["AT_EUID"], a["AT_GID"], a["AT_EGID"], a["AT_SECURE"])' 2>&1
 }
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 nogroup=$(getent group nogroup >/dev/null && echo nogroup || echo 65534)
 
 f=$tmp/creds
