@@ -143,6 +143,33 @@ class ExecSim {
     return true;
   }
 
+  // copy_strings() / copy_string_kernel(): one string onto the temporary stack, below
+  // bprm->p.
+  bool copy_string(const std::string& s, const char* what) {
+    // strnlen_user() counts up to the first NUL; a string longer than MAX_ARG_STRLEN is E2BIG.
+    uint64_t len = strnlen(s.c_str(), s.size()) + 1;
+    if (len > P_.max_arg_strlen)
+      return fail_errno(E2BIG, "valid_arg_len",
+                        std::string(what) + " longer than MAX_ARG_STRLEN (" +
+                            std::to_string(P_.max_arg_strlen) + " bytes)");
+    bprm_p_ -= len;
+    if (bprm_p_ < argmin_)
+      return fail_errno(E2BIG, "copy_strings",
+                        "arguments and environment exceed the argument space (" +
+                            std::to_string(arg_limit_) + " bytes)");
+    // get_arg_page(): a string reaching below the temporary stack VMA (one page under
+    // STACK_TOP_MAX) grows it with expand_downwards(), and acct_stack_growth() refuses a VMA
+    // larger than the caller's RLIMIT_STACK; copy_strings() turns that into E2BIG. Only a
+    // stack limit under ARG_MAX (128 KiB) lets this happen before the argmin check.
+    uint64_t low = page_start(bprm_p_, page_);
+    if (low < P_.stack_top_max - page_ && P_.stack_top_max - low > H_.stack_rlimit)
+      return fail_errno(E2BIG, "get_arg_page",
+                        "the argument pages (" + std::to_string(P_.stack_top_max - low) +
+                            " bytes) exceed the stack limit (" +
+                            std::to_string(H_.stack_rlimit) + " bytes)");
+    return true;
+  }
+
   // ---- do_execveat_common: bprm_stack_limits, copy_string_kernel, copy_strings -----------
   bool copy_strings_pass() {
     argv_ = req_.argv;
@@ -160,45 +187,22 @@ class ExecSim {
     if (limit <= ptr_size)
       return fail_errno(E2BIG, "bprm_stack_limits", "argument pointers exceed the stack limit");
     limit -= ptr_size;
-    uint64_t argmin = p - limit;
+    argmin_ = p - limit;
+    arg_limit_ = limit;
+    bprm_p_ = p;
 
-    auto copy_one = [&](const std::string& s, const char* what) -> bool {
-      // strnlen_user() counts up to the first NUL; a string longer than MAX_ARG_STRLEN is E2BIG.
-      uint64_t len = strnlen(s.c_str(), s.size()) + 1;
-      if (len > P_.max_arg_strlen)
-        return fail_errno(E2BIG, "valid_arg_len",
-                          std::string(what) + " longer than MAX_ARG_STRLEN (" +
-                              std::to_string(P_.max_arg_strlen) + " bytes)");
-      p -= len;
-      if (p < argmin)
-        return fail_errno(E2BIG, "copy_strings",
-                          "arguments and environment exceed the argument space (" +
-                              std::to_string(limit) + " bytes)");
-      // get_arg_page(): a string reaching below the temporary stack VMA (one page under
-      // STACK_TOP_MAX) grows it with expand_downwards(), and acct_stack_growth() refuses a VMA
-      // larger than the caller's RLIMIT_STACK; copy_strings() turns that into E2BIG. Only a
-      // stack limit under ARG_MAX (128 KiB) lets this happen before the argmin check.
-      uint64_t low = page_start(p, page_);
-      if (low < P_.stack_top_max - page_ && P_.stack_top_max - low > H_.stack_rlimit)
-        return fail_errno(E2BIG, "get_arg_page",
-                          "the argument pages (" + std::to_string(P_.stack_top_max - low) +
-                              " bytes) exceed the stack limit (" +
-                              std::to_string(H_.stack_rlimit) + " bytes)");
-      return true;
-    };
     // The filename first (it ends up highest), then envp and argv, each last string first.
-    if (!copy_one(req_.filename, "filename")) return false;
-    exec_p_ = p;
+    if (!copy_string(req_.filename, "filename")) return false;
+    exec_p_ = bprm_p_;
     for (size_t i = envp_.size(); i-- > 0;)
-      if (!copy_one(envp_[i], "an environment string")) return false;
+      if (!copy_string(envp_[i], "an environment string")) return false;
     for (size_t i = argv_.size(); i-- > 0;)
-      if (!copy_one(argv_[i], "an argument")) return false;
+      if (!copy_string(argv_[i], "an argument")) return false;
     // "When argv is empty, add an empty string as argv[0]" (do_execveat_common).
     if (argv_.empty()) {
       argv_.push_back("");
-      if (!copy_one(argv_[0], "an argument")) return false;
+      if (!copy_string(argv_[0], "an argument")) return false;
     }
-    bprm_p_ = p;
     record("copy_strings", "copy_strings",
            {"copied filename, " + std::to_string(envp_.size()) + " env and " +
             std::to_string(argv_.size()) + " arg strings; bprm->p = " + hex(bprm_p_)});
@@ -979,6 +983,7 @@ class ExecSim {
   const loader::ExecFile* property_file_ = nullptr;
   std::vector<std::string> argv_, envp_;
   uint64_t bprm_p_ = 0, exec_p_ = 0;
+  uint64_t argmin_ = 0, arg_limit_ = 0;  // bprm->argmin, and the space it leaves
   int executable_stack_ = EXSTACK_DEFAULT;
   uint64_t stack_vma_start_ = 0;
   uint64_t elf_brk_ = 0;
