@@ -108,7 +108,6 @@ Comparison compare(const sim::ExecResult& r, const live::Capture& c, const Compa
     case sim::ExecError::Kind::None: predicted = "runs"; break;
     case sim::ExecError::Kind::Errno: predicted = "errno " + r.error.name; break;
     case sim::ExecError::Kind::Signal: predicted = "killed by " + r.error.name; break;
-    case sim::ExecError::Kind::Script: predicted = "script (not modelled)"; break;
     case sim::ExecError::Kind::Io: predicted = "unreadable: " + r.error.message; break;
     case sim::ExecError::Kind::LdSo: predicted = "exits with status 127 before the entry point"; break;
   }

@@ -15,8 +15,7 @@ int report_failure(const sim::ExecResult& r, const std::string& format) {
   std::cerr << "execmap: " << (r.error.kind == sim::ExecError::Kind::Io ? "error: " : "")
             << error_line(r.error) << "\n";
   if (format == "json") std::cout << dump_json(error_json(r.error)) << "\n";
-  if (r.error.kind == sim::ExecError::Kind::Io || r.error.kind == sim::ExecError::Kind::Script)
-    return kExitFailure;
+  if (r.error.kind == sim::ExecError::Kind::Io) return kExitFailure;
   return kExitExecFails;
 }
 

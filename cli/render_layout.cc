@@ -111,6 +111,9 @@ std::string render_table(const sim::ExecResult& r,
                          const std::vector<std::vector<loader::Section>>& sections) {
   std::string out = "target: " + sim::target_label(r.profile) + "\n";
   for (const std::string& w : r.warnings) out += "warning: " + w + "\n";
+  for (const auto& sp : r.scripts)
+    out += "script: " + sp.script + " runs #!" + sp.interpreter +
+           (sp.has_argument ? " " + sp.argument : std::string()) + "\n";
   char buf[256];
   std::snprintf(buf, sizeof buf, "%-14s %-14s %10s %-4s %-14s %s\n", "START", "END", "SIZE",
                 "PERM", "ROLE", "CONTENTS");
@@ -244,6 +247,12 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
   j["warnings"] = r.warnings;
   j["stage"] = r.start ? "start" : "exec";
   if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
+  nlohmann::json scripts = nlohmann::json::array();
+  for (const auto& sp : r.scripts)
+    scripts.push_back({{"script", sp.script},
+                       {"interpreter", sp.interpreter},
+                       {"argument", sp.has_argument ? nlohmann::json(sp.argument) : nlohmann::json(nullptr)}});
+  j["scripts"] = scripts;
   if (r.start) {
     nlohmann::json objs = nlohmann::json::array();
     for (const auto& o : r.start->objects)
@@ -261,8 +270,6 @@ nlohmann::json error_json(const sim::ExecError& e) {
   nlohmann::json err;
   if (e.kind == sim::ExecError::Kind::Signal) {
     err = {{"signal", e.name}, {"message", e.message}, {"check", e.check}};
-  } else if (e.kind == sim::ExecError::Kind::Script) {
-    err = {{"script", e.script_interpreter}, {"message", e.message}, {"check", e.check}};
   } else if (e.kind == sim::ExecError::Kind::Io) {
     err = {{"io", true}, {"message", e.message}};
   } else if (e.kind == sim::ExecError::Kind::LdSo) {
@@ -277,9 +284,6 @@ std::string error_line(const sim::ExecError& e) {
   switch (e.kind) {
     case sim::ExecError::Kind::Signal:
       return "execve would kill the process: " + e.name + ": " + e.message + " (" + e.check + ")";
-    case sim::ExecError::Kind::Script:
-      return "a #! script: the kernel would run its interpreter " + e.script_interpreter +
-             "; run execmap on the interpreter to see that layout";
     case sim::ExecError::Kind::Io:
       return e.message;
     case sim::ExecError::Kind::LdSo:

@@ -106,6 +106,14 @@ class ExecSim {
       return fail_errno(o.err, o.check.empty() ? "do_open_execat" : o.check,
                         req_.filename + ": " + o.why);
     file_ = std::move(o.file);
+    record("bprm_execve", "do_open_execat",
+           {"opened " + file_->identity().path + " (" + std::to_string(file_->size()) + " bytes)"});
+    return true;
+  }
+
+  // begin_new_exec() -> bprm_creds_from_file(): the credentials come from the file that is
+  // finally executed (for a #! script, its ELF interpreter: Linux ignores set-ID scripts).
+  void creds_from_file() {
     // bprm_fill_uid() (fs/exec.c): nothing on a nosuid mount or under NoNewPrivs; else a
     // set-user-ID file makes euid the file's owner, a set-group-ID one with group execute
     // makes egid its group, and either sets per_clear = PER_CLEAR_ON_SETID, which
@@ -138,9 +146,6 @@ class ExecSim {
                        "the layout is randomized even with ASLR off; this is the draw of seed " +
                        std::to_string(req_.seed);
     }
-    record("bprm_execve", "do_open_execat",
-           {"opened " + file_->identity().path + " (" + std::to_string(file_->size()) + " bytes)"});
-    return true;
   }
 
   // copy_strings() / copy_string_kernel(): one string onto the temporary stack, below
@@ -209,31 +214,109 @@ class ExecSim {
     return true;
   }
 
-  // ---- prepare_binprm / search_binary_handler ---------------------------------------------
+  // ---- exec_binprm / search_binary_handler / prepare_binprm -------------------------------
+  // exec_binprm() (fs/exec.c) runs search_binary_handler() once per file: binfmt_script's
+  // load_script() may name an interpreter to run instead, and "This allows 4 levels of binfmt
+  // rewrites before failing hard": past depth 5 the exec fails with ELOOP.
   bool prepare_binprm() {
-    buf_.assign(P_.binprm_buf_size, 0);
-    int64_t n = file_->read_at(0, buf_.data(), buf_.size());
-    if (n < 0) return fail_io(req_.filename + ": read error: " + std::strerror(int(-n)));
-    // binfmt_script: "#!" then the interpreter name.
-    if (n >= 2 && buf_[0] == '#' && buf_[1] == '!') {
-      std::string line(buf_.begin() + 2, buf_.begin() + n);
-      line = line.substr(0, line.find('\n'));
-      size_t a = line.find_first_not_of(" \t");
-      std::string interp = a == std::string::npos ? "" : line.substr(a);
-      interp = interp.substr(0, interp.find_first_of(" \t"));
-      r_.error.kind = ExecError::Kind::Script;
-      r_.error.script_interpreter = interp;
-      r_.error.check = "load_script";
-      if (interp.empty()) {
-        r_.error.kind = ExecError::Kind::Errno;
-        r_.error.err = ENOEXEC;
-        r_.error.name = "ENOEXEC";
-        r_.error.message = "#! line names no interpreter";
-        return false;
-      }
-      r_.error.message = "a #! script for " + interp + "; execmap models the ELF it would run";
-      return false;
+    std::string interp = req_.filename;  // bprm->interp: the script path the next level sees
+    for (int depth = 0;; ++depth) {
+      if (depth > 5)
+        return fail_errno(ELOOP, "exec_binprm",
+                          "more than 5 levels of #! interpreters (" + interp + " is the 6th)");
+      // prepare_binprm(): the first BINPRM_BUF_SIZE bytes, zero-padded for a shorter file.
+      buf_.assign(P_.binprm_buf_size, 0);
+      int64_t n = file_->read_at(0, buf_.data(), buf_.size());
+      if (n < 0) return fail_io(file_->identity().path + ": read error: " + std::strerror(int(-n)));
+      if (!(buf_[0] == '#' && buf_[1] == '!')) break;
+      if (!load_script(&interp)) return false;
     }
+    creds_from_file();
+    return true;
+  }
+
+  // fs/binfmt_script.c load_script(): parse the #! line in bprm->buf (not NUL-terminated: a
+  // line that does not end within it must at least end its interpreter name), then replace
+  // argv[0] by the interpreter's name, its optional argument and the script path, and open
+  // the interpreter.
+  bool load_script(std::string* interp) {
+    const std::string script = *interp;  // the script's path as execve() or the #! above named it
+    const char* buf = reinterpret_cast<const char*>(buf_.data());
+    const size_t buf_end = buf_.size() - 1;  // bprm->buf + sizeof(bprm->buf) - 1
+    auto spacetab = [](char c) { return c == ' ' || c == '\t'; };
+    // next_non_spacetab() and next_terminator(): inclusive of last; npos for NULL.
+    auto non_spacetab = [&](size_t first, size_t last) {
+      for (; first <= last; ++first)
+        if (!spacetab(buf[first])) return first;
+      return std::string::npos;
+    };
+    auto terminator = [&](size_t first, size_t last) {
+      for (; first <= last; ++first)
+        if (spacetab(buf[first]) || !buf[first]) return first;
+      return std::string::npos;
+    };
+    auto noexec = [&](const std::string& why) {
+      return fail_errno(ENOEXEC, "load_script", script + ": " + why);
+    };
+    // strnchr(bprm->buf, sizeof(bprm->buf), '\n'): stops at a NUL.
+    size_t i_end = std::string::npos;
+    for (size_t i = 0; i < buf_.size() && buf[i]; ++i)
+      if (buf[i] == '\n') {
+        i_end = i;
+        break;
+      }
+    if (i_end == std::string::npos) {
+      size_t first = non_spacetab(2, buf_end);
+      if (first == std::string::npos)
+        return noexec("the #! line is only spaces and tabs for " + std::to_string(buf_.size()) +
+                      " bytes");
+      if (terminator(first, buf_end) == std::string::npos)
+        return noexec("the interpreter path does not end within the first " +
+                      std::to_string(buf_.size()) + " bytes, so it may be truncated");
+      i_end = buf_end;
+    }
+    while (spacetab(buf[i_end - 1])) --i_end;  // buf[1] is '!', so this stops at 2
+    size_t i_name = non_spacetab(2, i_end);
+    if (i_name == std::string::npos || i_name == i_end)
+      return noexec("the #! line names no interpreter");
+    size_t i_sep = terminator(i_name, i_end), i_arg = std::string::npos;
+    if (i_sep != std::string::npos && buf[i_sep] != '\0') i_arg = non_spacetab(i_sep, i_end);
+    // *i_end = '\0', and *i_sep = '\0' when there is an argument: the strings end there or at
+    // an earlier NUL.
+    auto cstr = [&](size_t from, size_t to) {
+      std::string v(buf + from, to - from);
+      return v.substr(0, v.find('\0'));
+    };
+    const std::string name = cstr(i_name, i_sep != std::string::npos ? std::min(i_sep, i_end) : i_end);
+    const std::string arg = i_arg != std::string::npos ? cstr(i_arg, i_end) : std::string();
+    // remove_arg_zero(), then copy_string_kernel() of bprm->interp, the argument and the
+    // name, each below the last (so argv reads name, argument, script path, argv[1]...).
+    if (!argv_.empty()) {
+      bprm_p_ += strnlen(argv_[0].c_str(), argv_[0].size()) + 1;
+      argv_.erase(argv_.begin());
+    }
+    if (!copy_string(*interp, "the script path")) return false;
+    argv_.insert(argv_.begin(), *interp);
+    if (i_arg != std::string::npos) {
+      if (!copy_string(arg, "the #! argument")) return false;
+      argv_.insert(argv_.begin(), arg);
+    }
+    if (!copy_string(name, "the #! interpreter name")) return false;
+    argv_.insert(argv_.begin(), name);
+    // bprm_change_interp(), then open_exec() of the name as written (relative to the cwd).
+    *interp = name;
+    loader::OpenResult o = fs_.open_exec(name);
+    if (o.unreadable) return fail_io(name + ": " + o.why);
+    if (o.err)
+      return fail_errno(o.err, "load_script: open_exec" + (o.check.empty() ? "" : ": " + o.check),
+                        "#! interpreter " + name + " of " + script + ": " + o.why);
+    file_ = std::move(o.file);
+    r_.scripts.push_back({script, name, arg, i_arg != std::string::npos});
+    record("load_script", "load_script",
+           {script + ": #!" + name + (i_arg != std::string::npos ? " [" + arg + "]" : ""),
+            "argv now " + std::to_string(argv_.size()) + " strings, argv[0] = " + name +
+                "; bprm->p = " + hex(bprm_p_),
+            "opened " + file_->identity().path + " (" + std::to_string(file_->size()) + " bytes)"});
     return true;
   }
 

@@ -22,13 +22,12 @@ class RandomSource;  // sim/aslr.h
 struct ExecError {
   // LdSo: the exec succeeds but ld.so stops before the entry point (--stage start) and the
   // process exits with status 127 ("error while loading shared libraries").
-  enum class Kind { None, Errno, Signal, Script, Io, LdSo };
+  enum class Kind { None, Errno, Signal, Io, LdSo };
   Kind kind = Kind::None;
   int err = 0;            // Kind::Errno
   std::string name;       // "ENOEXEC", or "SIGSEGV" for Kind::Signal
   std::string message;    // one human line, without the "execve would fail" prefix
   std::string check;      // the kernel function or rule that decides
-  std::string script_interpreter;  // Kind::Script: the #! interpreter
 };
 
 // The mm_struct fields that /proc/PID/stat shows, plus brk and mmap_base.
@@ -117,6 +116,14 @@ struct ExecRequest {
   std::vector<std::string> warnings;  // about the target (an unmodelled kernel version)
 };
 
+// One binfmt_script pass: the script that was opened and the #! line that replaced it.
+struct ScriptPass {
+  std::string script;       // the script's path as execve() (or the #! line above) named it
+  std::string interpreter;  // the interpreter name as the #! line gives it
+  std::string argument;     // its optional argument
+  bool has_argument = false;
+};
+
 struct ExecResult {
   ExecError error;
   bool ok() const { return error.kind == ExecError::Kind::None; }
@@ -138,6 +145,7 @@ struct ExecResult {
   std::optional<StartInfo> start;  // set by --stage start
   std::string aslr_forced;         // why the kernel randomizes although ASLR was asked off
   std::vector<std::string> warnings;  // ExecRequest::warnings
+  std::vector<ScriptPass> scripts;    // #! scripts passed through, outermost first
 };
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);

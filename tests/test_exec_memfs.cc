@@ -194,9 +194,53 @@ TEST_CASE("argument limits give E2BIG", "[exec]") {
   }
 }
 
-TEST_CASE("a #! script is reported with its interpreter", "[exec]") {
-  std::string text = "#!/bin/sh -e\necho hi\n";
-  auto r = run(std::vector<uint8_t>(text.begin(), text.end()));
-  REQUIRE(r.error.kind == sim::ExecError::Kind::Script);
-  CHECK(r.error.script_interpreter == "/bin/sh");
+namespace {
+std::vector<uint8_t> bytes(const std::string& text) { return {text.begin(), text.end()}; }
+}  // namespace
+
+TEST_CASE("a #! script runs its interpreter with argv rewritten (binfmt_script)", "[exec]") {
+  testing::MemFs fs;
+  fs.add("/bin/i", testing::build_elf(testing::tiny_static_spec()));
+  SECTION("with an argument") {
+    auto r = run(bytes("#! /bin/i  -e -x \t\necho hi\n"), fs, {"name", "a1"});
+    REQUIRE(r.ok());
+    REQUIRE(r.scripts.size() == 1);
+    CHECK(r.scripts[0].interpreter == "/bin/i");
+    CHECK(r.scripts[0].argument == "-e -x");  // the rest of the line, trailing blanks trimmed
+    CHECK(r.stack.argv == std::vector<std::string>{"/bin/i", "-e -x", "/t", "a1"});
+    // AT_EXECFN is still the script path given to execve().
+    CHECK(r.stack.execfn != 0);
+  }
+  SECTION("without one") {
+    auto r = run(bytes("#!/bin/i\n"), fs, {"name"});
+    REQUIRE(r.ok());
+    CHECK(r.stack.argv == std::vector<std::string>{"/bin/i", "/t"});
+  }
+  SECTION("CRLF: the carriage return is part of the name") {
+    expect_errno(run(bytes("#!/bin/i\r\n"), fs), ENOENT, "load_script: open_exec");
+  }
+  SECTION("a missing interpreter is ENOENT") {
+    expect_errno(run(bytes("#!/bin/nope\n"), fs), ENOENT, "load_script: open_exec");
+  }
+  SECTION("no interpreter name is ENOEXEC") {
+    expect_errno(run(bytes("#!  \t \n"), fs), ENOEXEC, "load_script");
+  }
+  SECTION("a name that does not end within 256 bytes is ENOEXEC") {
+    expect_errno(run(bytes("#!/" + std::string(300, 'a'))), ENOEXEC, "load_script");
+  }
+  SECTION("a long line keeps the first 253 bytes after the name as its argument") {
+    auto r = run(bytes("#!/bin/i " + std::string(300, 'x') + "\n"), fs);
+    REQUIRE(r.ok());
+    CHECK(r.scripts[0].argument == std::string(255 - 9, 'x'));
+  }
+  SECTION("nesting: 5 scripts run, a 6th is ELOOP") {
+    for (int i = 1; i <= 6; ++i)
+      fs.add("/s" + std::to_string(i),
+             bytes(i == 1 ? "#!/bin/i\n" : "#!/s" + std::to_string(i - 1) + "\n"));
+    auto r5 = run(bytes("#!/s4\n"), fs);  // /t -> s4 -> s3 -> s2 -> s1 -> /bin/i
+    REQUIRE(r5.ok());
+    CHECK(r5.scripts.size() == 5);
+    CHECK(r5.stack.argv == std::vector<std::string>{"/bin/i", "/s1", "/s2", "/s3", "/s4", "/t"});
+    expect_errno(run(bytes("#!/s5\n"), fs), ELOOP, "exec_binprm");
+  }
 }
