@@ -91,6 +91,7 @@ live::CaptureRequest capture_request_for(const sim::ExecRequest& req, bool disab
   creq.argv = req.argv;
   creq.envp = req.envp;
   creq.disable_aslr = disable_aslr;
+  creq.personality = req.personality;
   creq.stack_limit = req.host.stack_rlimit;
   creq.timeout_ms = timeout_ms;
   return creq;

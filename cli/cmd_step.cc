@@ -113,7 +113,7 @@ int run_step(const StepOptions& o) {
     std::cout << dump_json(steps_json(r)) << "\n";
     return kExitOk;
   }
-  std::cout << "target: " << sim::target_label(r.profile) << "\n";
+  std::cout << "target: " << target_text(r) << "\n";
   std::vector<std::string> prev;
   sim::MmFields prev_mm;
   bool pause = !o.no_pause && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);

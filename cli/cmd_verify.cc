@@ -81,7 +81,7 @@ int report(const VerifyOptions& o, const sim::ExecResult& r, const live::Capture
     j["stage"] = o.exec.stage;
     if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;
     j["exact_except_heap"] = cmp.exact || heap;
-    j["target"] = target_json(r.profile);
+    j["target"] = target_json(r);
     for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
     j["predicted"] = r.ok() ? layout_json(r) : error_json(r.error);
     std::cout << dump_json(j) << "\n";
@@ -114,6 +114,11 @@ int run_verify_vm(const VerifyOptions& o) {
     return fail("--vm reads the kernel's options from the VM; drop --kernel-config", kExitUsage);
   if (o.exec.profile != "host")
     return fail("--vm uses the VM's own values; drop --profile " + o.exec.profile, kExitUsage);
+  // The VM agent sets only ADDR_NO_RANDOMIZE in the guest (live/vm_agent.cc).
+  if (!o.exec.personality.empty())
+    return fail("--vm does not set a personality in the guest yet; drop --personality, or "
+                "verify it on this kernel without --vm",
+                kExitUsage);
   sim::ExecRequest req;
   int rc = 0;
   if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;
@@ -189,7 +194,7 @@ int run_verify_vm(const VerifyOptions& o) {
   if (o.exec.format != "json")
     std::cout << "vm: " << o.vm_image << " (Linux " << rep.target.release << ", "
               << rep.vm.accel << ", " << static_cast<int>(rep.vm.wall_seconds + 0.5)
-              << " s)\ntarget: " << target_label(r.profile) << "\n";
+              << " s)\ntarget: " << target_text(r) << "\n";
   return report(o, r, res.capture, res.comparison, extra);
 }
 

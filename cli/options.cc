@@ -52,6 +52,11 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   sub->add_option("--seed", o.seed, "Seed for --aslr on and for the AT_RANDOM bytes");
+  sub->add_option("--personality", o.personality,
+                  "Personality flags of the caller, as setarch sets them: addr_compat_layout "
+                  "(-L), read_implies_exec (-X), addr_limit_3gb (-3), addr_limit_32bit (-B), "
+                  "mmap_page_zero (-Z), comma-separated (ADDR_NO_RANDOMIZE is --aslr off)")
+      ->type_name("FLAG[,FLAG...]");
   sub->add_option("--stage", o.stage,
                   "exec: at the first instruction after execve() (ld.so's entry for a dynamic "
                   "program); start: at the program's own entry point (AT_ENTRY), after glibc "
@@ -145,6 +150,8 @@ bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err
   else if (k == "secure") h.secure = n;
   else if (k == "no_new_privs") h.no_new_privs = n;
   else if (k == "traced_unprivileged") h.traced_unprivileged = n;
+  else if (k == "legacy_va_layout") h.legacy_va_layout = n;
+  else if (k == "cap_sys_rawio") h.cap_sys_rawio = n;
   else if (k == "stack_rlimit") h.stack_rlimit = n;
   else if (k == "mmap_min_addr") h.mmap_min_addr = n;
   else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) h.mmap_rnd_bits = n;
@@ -152,7 +159,8 @@ bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err
   else {
     *err = "--host-value: unknown key '" + k +
            "' (hwcap, hwcap2, minsigstksz, clktck, platform, rseq_feature_size, rseq_align, "
-           "uid, euid, gid, egid, secure, no_new_privs, traced_unprivileged, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, "
+           "uid, euid, gid, egid, secure, no_new_privs, traced_unprivileged, legacy_va_layout, "
+           "cap_sys_rawio, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, "
            "randomize_va_space 0-2)";
     return false;
   }
@@ -273,6 +281,44 @@ std::vector<std::string> split_entries(const std::string& data, char sep) {
 
 }  // namespace
 
+bool parse_personality(const std::string& flags, uint32_t* out, std::string* err) {
+  *out = 0;
+  size_t i = 0;
+  while (i < flags.size()) {
+    size_t j = flags.find(',', i);
+    if (j == std::string::npos) j = flags.size();
+    std::string f = flags.substr(i, j - i);
+    i = j + 1;
+    uint32_t bit = 0;
+    for (const auto& [name, value] : personality_flags())
+      if (f == name) bit = value;
+    if (!bit) {
+      *err = "--personality: unknown flag '" + f +
+             "' (addr_compat_layout, read_implies_exec, addr_limit_3gb, addr_limit_32bit, "
+             "mmap_page_zero)";
+      return false;
+    }
+    *out |= bit;
+  }
+  return true;
+}
+
+std::vector<std::string> personality_names(uint32_t flags) {
+  std::vector<std::string> v;
+  for (const auto& [name, value] : personality_flags())
+    if (flags & value) v.push_back(name);
+  return v;
+}
+
+const std::vector<std::pair<std::string, uint32_t>>& personality_flags() {
+  // include/uapi/linux/personality.h
+  static const std::vector<std::pair<std::string, uint32_t>> flags = {
+      {"addr_no_randomize", 0x0040000}, {"mmap_page_zero", 0x0100000},
+      {"addr_compat_layout", 0x0200000}, {"read_implies_exec", 0x0400000},
+      {"addr_limit_32bit", 0x0800000}, {"addr_limit_3gb", 0x8000000}};
+  return flags;
+}
+
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err) {
   std::vector<std::string> command = o.command;
   if (command.empty() && o.sub) command = o.sub->remaining();
@@ -349,6 +395,7 @@ bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err
   req->randomize = o.aslr == "on" && req->host.randomize_va_space != 0;
   req->seed = o.seed;
   req->stage = o.stage == "start" ? sim::Stage::start : sim::Stage::exec;
+  if (!parse_personality(o.personality, &req->personality, err)) return false;
   return true;
 }
 

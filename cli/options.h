@@ -26,6 +26,7 @@ struct ExecOptions {
   std::vector<std::string> host_values;
   std::string aslr = "off";
   std::string stage = "exec";  // --stage exec|start
+  std::string personality;     // --personality FLAG[,FLAG...]
   std::string kernel = "host";  // --kernel VERSION|host
   std::vector<std::string> kernel_config;  // --kernel-config KEY=VALUE
   uint64_t seed = 0;
@@ -50,6 +51,12 @@ bool resolve_target(const std::string& kernel, const std::vector<std::string>& c
 
 // One --host-value KEY=VALUE applied to h; false with *err when KEY or VALUE is unknown.
 bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err);
+
+// --personality FLAG[,FLAG...] to personality bits; false with *err for an unknown flag.
+bool parse_personality(const std::string& flags, uint32_t* out, std::string* err);
+// The names of the personality flags set in flags, and the table of them.
+std::vector<std::string> personality_names(uint32_t flags);
+const std::vector<std::pair<std::string, uint32_t>>& personality_flags();
 
 // Builds the request; on a usage problem returns false with *err set.
 bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err);

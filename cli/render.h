@@ -34,8 +34,12 @@ std::string render_stack_text(const sim::ExecResult& r);
 nlohmann::json stack_json(const sim::ExecResult& r);
 
 nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h);
-// {"kernel":"6.1","arch":"x86_64","config":{"vsyscall":"none","paging":4}}
-nlohmann::json target_json(const sim::KernelProfile& p);
+// {"kernel":"6.1","arch":"x86_64","config":{"vsyscall":"none","paging":4},
+//  "personality":["addr_no_randomize"],"mmap_layout":"topdown"}
+nlohmann::json target_json(const sim::ExecResult& r);
+// "linux-6.18-x86_64 (vsyscall=xonly, paging=4)", plus the personality flags beyond
+// addr_no_randomize and the legacy layout when they apply: every text header's target.
+std::string target_text(const sim::ExecResult& r);
 nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.

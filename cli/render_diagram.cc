@@ -335,7 +335,7 @@ std::string render_diagram(const sim::ExecResult& r,
   std::string head = "execve(\"" + stack_string(r.stack, r.stack.execfn) + "\"): ";
   head += r.objects.empty() ? "" : elf::et_name(r.objects[0].ehdr.e_type);
   if (r.objects.size() > 1) head += " + " + basename_of(r.objects[1].id.path);
-  head += ", " + sim::target_label(r.profile) + ", at the first instruction\n";
+  head += ", " + target_text(r) + ", at the first instruction\n";
   std::string out = head + d.str();
   if (r.profile.vsyscall)
     out += "[vsyscall] " + hex(r.profile.vsyscall_start) + "-" + hex(r.profile.vsyscall_end) +

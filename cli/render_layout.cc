@@ -109,7 +109,7 @@ std::vector<std::string> sections_in(const sim::ExecResult& r,
 
 std::string render_table(const sim::ExecResult& r,
                          const std::vector<std::vector<loader::Section>>& sections) {
-  std::string out = "target: " + sim::target_label(r.profile) + "\n";
+  std::string out = "target: " + target_text(r) + "\n";
   for (const std::string& w : r.warnings) out += "warning: " + w + "\n";
   for (const auto& sp : r.scripts)
     out += "script: " + sp.script + " runs #!" + sp.interpreter +
@@ -207,10 +207,23 @@ nlohmann::json profile_json(const sim::KernelProfile& p, const sim::HostState& h
           {"auxv_order", order}};
 }
 
-nlohmann::json target_json(const sim::KernelProfile& p) {
+nlohmann::json target_json(const sim::ExecResult& r) {
+  const sim::KernelProfile& p = r.profile;
   return {{"kernel", p.kernel},
           {"arch", p.arch},
-          {"config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging}}}};
+          {"config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging}}},
+          {"personality", personality_names(r.personality)},
+          {"mmap_layout", r.mm.bottom_up ? "legacy" : "topdown"}};
+}
+
+std::string target_text(const sim::ExecResult& r) {
+  std::string s = sim::target_label(r.profile);
+  std::string flags;
+  for (const std::string& n : personality_names(r.personality))
+    if (n != "addr_no_randomize") flags += (flags.empty() ? "" : ",") + n;
+  if (!flags.empty()) s += ", personality " + flags;
+  if (r.mm.bottom_up) s += ", legacy mmap layout";
+  return s;
 }
 
 nlohmann::json mappings_json(const std::vector<loader::FileIdentity>& files,
@@ -243,7 +256,7 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
   j["sp"] = hex(r.stack.sp);
   j["exec_stack"] = r.exec_stack;
   j["profile"] = profile_json(r.profile, r.host);
-  j["target"] = target_json(r.profile);
+  j["target"] = target_json(r);
   j["warnings"] = r.warnings;
   j["stage"] = r.start ? "start" : "exec";
   if (!r.aslr_forced.empty()) j["aslr_forced"] = r.aslr_forced;

@@ -45,7 +45,7 @@ uint64_t le64(const std::vector<uint8_t>& img, uint64_t off) {
 
 std::string render_stack_text(const sim::ExecResult& r) {
   const auto& st = r.stack;
-  std::string out = "target: " + sim::target_label(r.profile) + "\n";
+  std::string out = "target: " + target_text(r) + "\n";
   char buf[320];
   std::snprintf(buf, sizeof buf, "initial stack of %s: sp %s, [stack] ends %s (%llu bytes in use)\n",
                 r.objects.empty() ? "?" : r.objects[0].id.path.c_str(), hex(st.sp).c_str(),
@@ -130,7 +130,7 @@ nlohmann::json stack_json(const sim::ExecResult& r) {
   j["execfn"] = hex(st.execfn);
   j["mm"] = mm_json(r.mm);
   j["profile"] = profile_json(r.profile, r.host);
-  j["target"] = target_json(r.profile);
+  j["target"] = target_json(r);
   return j;
 }
 

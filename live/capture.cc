@@ -407,6 +407,7 @@ bool poke_byte(pid_t pid, uint64_t addr, uint8_t byte, uint8_t* old, int* err) {
   // or -L) cannot leak into the capture.
   unsigned long persona = static_cast<unsigned long>(PER_LINUX);
   if (req.disable_aslr) persona |= static_cast<unsigned long>(ADDR_NO_RANDOMIZE);
+  persona |= req.personality;
   if (::personality(persona) < 0) fail(kStagePersonality, errno);
 
   if (req.stack_limit) {

@@ -16,6 +16,7 @@ struct CaptureRequest {
   std::vector<std::string> argv;  // exact argv (argv[0] included; may be empty)
   std::vector<std::string> envp;  // exact envp
   bool disable_aslr = true;       // personality(ADDR_NO_RANDOMIZE) in the child
+  unsigned long personality = 0;  // further personality flags for the child (setarch -L, -Z...)
   std::optional<uint64_t> stack_limit;  // RLIMIT_STACK soft limit for the child; nullopt = inherit
   unsigned timeout_ms = 10000;    // wall-clock bound on waiting for the child
   // Let ld.so run and capture at AT_ENTRY (an int3 planted there) instead of at the exec trap.

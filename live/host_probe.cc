@@ -70,8 +70,12 @@ bool probe_host(HostProbe* out, std::string* note) {
     }
     // NoNewPrivs of /proc/self/status: exec then ignores set-ID bits.
     std::ifstream st("/proc/self/status");
-    for (std::string l; std::getline(st, l);)
+    for (std::string l; std::getline(st, l);) {
       if (l.compare(0, 11, "NoNewPrivs:") == 0) h.no_new_privs = std::strtoull(l.c_str() + 11, nullptr, 10);
+      // CapEff bit 17 is CAP_SYS_RAWIO (include/uapi/linux/capability.h).
+      if (l.compare(0, 7, "CapEff:") == 0)
+        h.cap_sys_rawio = (std::strtoull(l.c_str() + 7, nullptr, 16) >> 17) & 1;
+    }
     // AT_EXECFD only appears for binfmt_misc; it is not part of a normal exec.
     std::vector<uint64_t> filtered;
     for (uint64_t t : order)
@@ -126,6 +130,8 @@ bool probe_host(HostProbe* out, std::string* note) {
   // with kernel.randomize_va_space = 2.
   if (read_file("/proc/sys/vm/mmap_rnd_bits", &v) && !v.empty())
     h.mmap_rnd_bits = std::stoull(v);
+  if (read_file("/proc/sys/vm/legacy_va_layout", &v) && !v.empty())
+    h.legacy_va_layout = std::strtoull(v.c_str(), nullptr, 10);
   if (read_file("/proc/sys/kernel/randomize_va_space", &v) && !v.empty())
     h.randomize_va_space = std::stoull(v);
   // The effective floor is max(sysctl, CONFIG_LSM_MMAP_MIN_ADDR): ask the kernel where a

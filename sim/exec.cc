@@ -19,6 +19,11 @@ using elf::Phdr;
 using util::hex;
 
 constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
+// include/uapi/linux/personality.h
+constexpr uint32_t kAddrCompatLayout = 0x0200000, kReadImpliesExec = 0x0400000,
+                   kMmapPageZero = 0x0100000;
+// PER_CLEAR_ON_SETID, less ADDR_NO_RANDOMIZE (ExecRequest::randomize stands for that one).
+constexpr uint32_t kPerClearOnSetid = kReadImpliesExec | kAddrCompatLayout | kMmapPageZero;
 
 class ExecSim {
  public:
@@ -51,6 +56,7 @@ class ExecSim {
     if (!map_vdso()) return;                  // ARCH_SETUP_ADDITIONAL_PAGES
     if (!create_elf_tables()) return;         // the initial stack
     set_brk();                                // start_brk / brk
+    map_page_zero();                          // MMAP_PAGE_ZERO
     start_thread();                           // START_THREAD
   }
 
@@ -139,6 +145,9 @@ class ExecSim {
       euid_ = H_.uid;
       egid_ = H_.gid;
     }
+    // begin_new_exec(): me->personality &= ~bprm->per_clear.
+    personality_ = req_.personality;
+    if (setid) personality_ &= ~kPerClearOnSetid;
     if (setid && !randomize_ && H_.randomize_va_space != 0) {
       randomize_ = true;
       r_.aslr_forced = std::string(suid ? "set-user-ID" : "set-group-ID") +
@@ -467,6 +476,15 @@ class ExecSim {
       notes.push_back("secure exec: the stack limit is reset to _STK_LIM (" +
                       std::to_string(P_.stk_lim) + " bytes) for the new program");
     }
+    // SET_PERSONALITY2() -> set_personality_64bit() (arch/x86/kernel/process_64.c) clears
+    // READ_IMPLIES_EXEC, and elf_read_implies_exec() sets it again only for ia32 programs
+    // ("x86/elf: Disable automatic READ_IMPLIES_EXEC on 64-bit", 5.8): setarch -X changes
+    // nothing for a 64-bit program.
+    if (personality_ & kReadImpliesExec) {
+      personality_ &= ~kReadImpliesExec;
+      notes.push_back("set_personality_64bit(): READ_IMPLIES_EXEC cleared");
+    }
+    r_.personality = personality_ | (randomize_ ? 0 : 0x0040000u);  // ADDR_NO_RANDOMIZE
     record("begin_new_exec", "begin_new_exec", notes);
   }
 
@@ -491,6 +509,19 @@ class ExecSim {
     if (gap < gap_min) gap = gap_min;
     else if (gap > gap_max) gap = gap_max;
     r_.mm.mmap_base = page_align(window - gap - rnd, page_);
+    // mmap_is_legacy(): ADDR_COMPAT_LAYOUT or vm.legacy_va_layout (an unlimited stack does not
+    // count on x86); then MMF_TOPDOWN is clear and mmap_base = mmap_legacy_base =
+    // __TASK_UNMAPPED_BASE(task_size) + rnd, searched bottom-up (arch/x86/mm/mmap.c).
+    if ((personality_ & kAddrCompatLayout) || H_.legacy_va_layout) {
+      r_.mm.bottom_up = true;
+      r_.mm.mmap_base = P_.task_unmapped_base + rnd;
+      record("setup_new_exec", "arch_pick_mmap_layout",
+             {"legacy layout (" +
+              std::string(personality_ & kAddrCompatLayout ? "ADDR_COMPAT_LAYOUT"
+                                                           : "vm.legacy_va_layout") +
+              "): mmap_base = mmap_legacy_base = " + hex(r_.mm.mmap_base) + ", bottom-up"});
+      return;
+    }
     record("setup_new_exec", "arch_pick_mmap_layout",
            {"mmap_base = " + hex(r_.mm.mmap_base) + " (stack rlimit " +
             (rlim_stack_ == kRlimInfinity ? std::string("unlimited")
@@ -1043,11 +1074,31 @@ class ExecSim {
            {"rip = " + hex(r_.rip) + ", rsp = " + hex(r_.stack.sp)});
   }
 
+  // load_elf_binary(): "SVr4 maps page 0 as read-only": with MMAP_PAGE_ZERO, vm_mmap(NULL, 0,
+  // PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_FIXED | MAP_PRIVATE, 0), its error ignored. Below
+  // mmap_min_addr, cap_mmap_addr() wants CAP_SYS_RAWIO (security/commoncap.c).
+  void map_page_zero() {
+    if (!(personality_ & kMmapPageZero)) return;
+    if (H_.mmap_min_addr > 0 && !H_.cap_sys_rawio) {
+      record("load_elf_binary", "MMAP_PAGE_ZERO",
+             {"page 0 not mapped: below mmap_min_addr without CAP_SYS_RAWIO (EPERM, ignored)"});
+      return;
+    }
+    if (r_.mm_vmas.intersects(0, page_)) return;
+    Vma v;
+    v.start = 0;
+    v.end = page_;
+    v.prot = PROT_R | PROT_X;
+    r_.mm_vmas.map(v);
+    record("load_elf_binary", "MMAP_PAGE_ZERO", {"page 0 mapped r-x (SVr4 compatibility)"});
+  }
+
   const ExecRequest& req_;
   bool randomize_ = req_.randomize;  // PF_RANDOMIZE; a set-ID program forces it on
   uint64_t euid_ = 0, egid_ = 0;     // the new credentials (bprm_fill_uid)
   bool secure_ = false;              // bprm->secureexec: AT_SECURE
   uint64_t rlim_stack_ = 0;          // bprm->rlim_stack; set with the credentials
+  uint32_t personality_ = 0;         // current->personality, less ADDR_NO_RANDOMIZE
   const loader::FileSystem& fs_;
   const KernelProfile& P_;
   const HostState& H_;

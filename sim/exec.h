@@ -36,6 +36,9 @@ struct MmFields {
   uint64_t start_brk = 0, brk = 0, start_stack = 0;
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   uint64_t mmap_base = 0;
+  // !MMF_TOPDOWN: the legacy layout (ADDR_COMPAT_LAYOUT or vm.legacy_va_layout), where
+  // mmap_base is mmap_legacy_base and get_unmapped_area() searches bottom-up.
+  bool bottom_up = false;
 };
 
 struct AuxEntry {
@@ -106,6 +109,10 @@ struct ExecRequest {
   KernelProfile profile;             // the kernel: profile_for(target) (sim/target.h)
   HostState host;                    // the machine and the caller
   bool randomize = false;            // PF_RANDOMIZE with randomize_va_space = 2
+  // The caller's personality flags besides ADDR_NO_RANDOMIZE (which randomize stands for):
+  // ADDR_COMPAT_LAYOUT, READ_IMPLIES_EXEC, ADDR_LIMIT_3GB, ADDR_LIMIT_32BIT, MMAP_PAGE_ZERO
+  // (include/uapi/linux/personality.h values).
+  uint32_t personality = 0;
   uint64_t seed = 0;
   // Where the random draws come from (not owned); nullptr: SeededRandom(seed) (sim/aslr.h).
   RandomSource* random = nullptr;
@@ -146,6 +153,7 @@ struct ExecResult {
   std::string aslr_forced;         // why the kernel randomizes although ASLR was asked off
   std::vector<std::string> warnings;  // ExecRequest::warnings
   std::vector<ScriptPass> scripts;    // #! scripts passed through, outermost first
+  uint32_t personality = 0;           // the task's personality flags after the exec
 };
 
 ExecResult simulate_exec(const ExecRequest& req, const loader::FileSystem& fs);

@@ -41,6 +41,11 @@ struct HostState {
   // root in the user namespace): a set-ID exec then keeps the caller's euid/egid, though it is
   // still a secure exec (security/commoncap.c cap_bprm_creds_from_file()).
   uint64_t traced_unprivileged = 0;
+  // vm.legacy_va_layout: every exec gets the legacy bottom-up layout (mmap_is_legacy()).
+  uint64_t legacy_va_layout = 0;
+  // CAP_SYS_RAWIO in the caller's effective set: MMAP_PAGE_ZERO may map page 0 below
+  // mmap_min_addr (security/commoncap.c cap_mmap_addr()).
+  uint64_t cap_sys_rawio = 0;
   // Resource limits.
   uint64_t stack_rlimit = 8ull << 20;  // RLIMIT_STACK rlim_cur (bprm->rlim_stack)
   uint64_t data_rlimit = kRlimInfinity;  // RLIMIT_DATA rlim_cur (check_data_rlimit in brk)

@@ -13,6 +13,20 @@ MapResult VmOps::arch_unmapped_area(uint64_t addr, uint64_t len, uint32_t flags)
   const uint64_t window = P_.default_map_window;
   if (len > P_.task_size) return MapResult::error(ENOMEM);
   if (flags & (kMapFixed | kMapFixedNoreplace)) return MapResult::at(addr);
+  if (mm_.bottom_up) {
+    // The legacy layout: arch_get_unmapped_area() (arch/x86/kernel/sys_x86_64.c), from
+    // find_start_end()'s begin = mmap_legacy_base up to end = task_size_64bit(addr >
+    // DEFAULT_MAP_WINDOW); a free hint below end - len is taken as it is.
+    const uint64_t end = addr > window ? P_.task_size : window;
+    if (len > end) return MapResult::error(ENOMEM);
+    if (addr) {
+      addr = page_align(addr, page);
+      const Vma* v = as_.find_vma(addr);
+      if (end - len >= addr && (!v || addr + len <= as_.vm_start_gap(*v))) return MapResult::at(addr);
+    }
+    if (auto a = as_.unmapped_area_bottomup(len, mm_.mmap_base, end)) return MapResult::at(*a);
+    return MapResult::error(ENOMEM);
+  }
   if (addr) {
     addr = page_start(addr, page);
     // mmap_address_hint_valid() (arch/x86/mm/mmap.c): inside TASK_SIZE, and not straddling
@@ -61,7 +75,9 @@ MapResult VmOps::get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, ui
         } else {
           uint64_t off_sub = (off - r.addr) & (size - 1);
           // Before 6.8 an aligned top-down result stayed at the bottom of the padded area.
-          ret = MapResult::at(off_sub == 0 ? (P_.thp_topdown_top ? r.addr + size : r.addr)
+          // Only a top-down search (MMF_TOPDOWN) takes the top of the padded area.
+          ret = MapResult::at(off_sub == 0 ? (P_.thp_topdown_top && !mm_.bottom_up ? r.addr + size
+                                                                                 : r.addr)
                                            : r.addr + off_sub);
         }
         done = true;
