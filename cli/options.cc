@@ -289,6 +289,10 @@ bool parse_personality(const std::string& flags, uint32_t* out, std::string* err
     if (j == std::string::npos) j = flags.size();
     std::string f = flags.substr(i, j - i);
     i = j + 1;
+    if (f == "addr_no_randomize") {
+      *err = "--personality: ADDR_NO_RANDOMIZE is --aslr off (the default)";
+      return false;
+    }
     uint32_t bit = 0;
     for (const auto& [name, value] : personality_flags())
       if (f == name) bit = value;
