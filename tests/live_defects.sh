@@ -13,11 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIPPED: the set-ID cases need root (chown, setpriv)"
   exit 77
 fi
-probe=$("$execmap" verify -i /bin/true 2>&1)
-if echo "$probe" | grep -q "verify needs ptrace"; then
-  echo "SKIPPED: live defect tests need ptrace: $probe"
-  exit 77
-fi
+source "$(dirname "$0")/live_lib.sh"
+require_ptrace "$execmap" "the live defect test"
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 # A directory that user nobody can reach, on a mount that honours set-ID bits: the build tree
 # if its parents let nobody in (a clone under /root does not), else /var/tmp or /tmp.

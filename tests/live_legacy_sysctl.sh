@@ -7,11 +7,8 @@ set -u
 execmap=$1
 corpus=$2
 f=/proc/sys/vm/legacy_va_layout
-probe=$("$execmap" verify -i /bin/true 2>&1)
-if echo "$probe" | grep -q "verify needs ptrace"; then
-  echo "SKIPPED: needs ptrace: $probe"
-  exit 77
-fi
+source "$(dirname "$0")/live_lib.sh"
+require_ptrace "$execmap" "the vm.legacy_va_layout test"
 old=$(cat "$f" 2>/dev/null) || { echo "SKIPPED: cannot read $f"; exit 77; }
 if ! (echo 1 >"$f") 2>/dev/null; then
   echo "SKIPPED: cannot write $f (not root, or a read-only /proc/sys)"

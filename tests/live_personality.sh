@@ -9,25 +9,15 @@
 set -u
 execmap=$1
 corpus=$2
-probe=$("$execmap" verify -i /bin/true 2>&1)
-if echo "$probe" | grep -q "verify needs ptrace"; then
-  echo "SKIPPED: live personality tests need ptrace: $probe"
-  exit 77
-fi
+source "$(dirname "$0")/live_lib.sh"
+require_ptrace "$execmap" "the live personality test"
 pass=0
 fail=0
 one() {  # label, verify options and program...
   local label=$1
   shift
   local got
-  got=$("$execmap" verify -i --format json "$@" 2>/dev/null | python3 -c '
-import json, sys
-try:
-    j = json.load(sys.stdin)
-except Exception:
-    print("no JSON"); sys.exit()
-ok = j.get("exact") or j.get("exact_except_heap")
-print("exact" if ok else "differs: %r" % [(d["what"], d["predicted"][:70], d["kernel"][:70]) for d in j["differences"][:3]])')
+  got=$("$execmap" verify -i --format json "$@" 2>/dev/null | verify_verdict heap)
   if [ "$got" = exact ]; then
     pass=$((pass + 1))
   else

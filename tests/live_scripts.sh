@@ -10,11 +10,8 @@
 # Exit 77 (ctest: skipped) without ptrace.
 set -u
 execmap=$1
-probe=$("$execmap" verify -i /bin/true 2>&1)
-if echo "$probe" | grep -q "verify needs ptrace"; then
-  echo "SKIPPED: live script tests need ptrace: $probe"
-  exit 77
-fi
+source "$(dirname "$0")/live_lib.sh"
+require_ptrace "$execmap" "the live script test"
 tmp=$(mktemp -d "$PWD/live-scripts.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
@@ -26,13 +23,7 @@ case_() {
   local name=$1 want=$2
   shift 2
   local got
-  got=$("$execmap" verify -i --format json "$@" 2>/dev/null | python3 -c '
-import json, sys
-try:
-    j = json.load(sys.stdin)
-except Exception:
-    print("no JSON"); sys.exit()
-print("exact" if j.get("exact") else "differs: %r" % [(d["what"], d["predicted"][:70], d["kernel"][:70]) for d in j["differences"][:3]])')
+  got=$("$execmap" verify -i --format json "$@" 2>/dev/null | verify_verdict)
   local outcome
   "$execmap" layout -i "$@" >/dev/null 2>"$tmp/err"
   case $? in

@@ -11,11 +11,8 @@
 # run; EXECMAP_LIVE_MAX=0 takes all.
 set -u
 execmap=$1
-probe=$("$execmap" verify -i /bin/true 2>&1)
-if echo "$probe" | grep -q "verify needs ptrace"; then
-  echo "SKIPPED: live --stage start test needs ptrace: $probe"
-  exit 77
-fi
+source "$(dirname "$0")/live_lib.sh"
+require_ptrace "$execmap" "the live --stage start test"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 progs=()
