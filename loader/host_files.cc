@@ -23,6 +23,7 @@ class HostFile final : public ExecFile {
   ~HostFile() override { ::close(fd_); }
   const FileIdentity& identity() const override { return id_; }
   uint64_t size() const override { return size_; }
+  int fd() const { return fd_; }
   int64_t read_at(uint64_t off, void* out, uint64_t len) const override {
     if (off >= size_) return 0;
     if (len > size_ - off) len = size_ - off;
@@ -54,9 +55,7 @@ OpenResult fail(int err, std::string why, std::string check = "") {
   return r;
 }
 
-}  // namespace
-
-std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err) {
+std::unique_ptr<HostFile> open_host(const std::string& path, int* err) {
   *err = 0;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -84,17 +83,14 @@ std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err) {
   return std::make_unique<HostFile>(fd, std::move(id), uint64_t(st.st_size));
 }
 
-namespace {
-
-// Whether some process holds path open for writing (the inode's i_writecount is above 0),
+// Whether some process holds the file open for writing (the inode's i_writecount is above 0),
 // which makes do_open_execat()'s deny_write_access() fail with ETXTBSY (fs/exec.c; 6.12 and
 // later call it exe_file_deny_write_access(), after "Revert "fs: don't block i_writecount
 // during exec""). A read lease is refused with EAGAIN exactly then (fs/locks.c
 // check_conflicting_open()). A lease needs the file's owner or CAP_LEASE and a file system
 // that has leases; without them the answer is "no".
-bool held_open_for_writing(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return false;
+// Asked on the descriptor execmap reads the file through (read-only, as a lease needs).
+bool held_open_for_writing(int fd) {
   // A writer that opens the file in the instant the lease is held breaks it; the break is
   // signalled with SIGURG, ignored by default, instead of SIGIO, which would end execmap.
   ::fcntl(fd, F_SETSIG, SIGURG);
@@ -103,11 +99,14 @@ bool held_open_for_writing(const std::string& path) {
     ::fcntl(fd, F_SETLEASE, F_UNLCK);
   else
     busy = errno == EAGAIN;
-  ::close(fd);
   return busy;
 }
 
 }  // namespace
+
+std::unique_ptr<ExecFile> open_host_file(const std::string& path, int* err) {
+  return open_host(path, err);
+}
 
 OpenResult HostFileSystem::open_exec(const std::string& path) const {
   // getname(): an empty name is ENOENT, a name of PATH_MAX or more is ENAMETOOLONG.
@@ -129,7 +128,7 @@ OpenResult HostFileSystem::open_exec(const std::string& path) const {
     return fail(EACCES, "no execute permission", "may_open: MAY_EXEC");
 
   int e = 0;
-  std::unique_ptr<ExecFile> f = open_host_file(path, &e);
+  std::unique_ptr<HostFile> f = open_host(path, &e);
   if (!f && (e == EISDIR || e == EACCES)) {
     struct stat now;
     if (::stat(path.c_str(), &now) == 0 && !S_ISREG(now.st_mode))
@@ -140,7 +139,7 @@ OpenResult HostFileSystem::open_exec(const std::string& path) const {
     r.unreadable = true;
     return r;
   }
-  if (held_open_for_writing(path))
+  if (held_open_for_writing(f->fd()))
     return fail(ETXTBSY, "open for writing by a process", "do_open_execat: deny_write_access");
   return OpenResult{0, {}, {}, false, std::move(f)};
 }
