@@ -8,9 +8,10 @@
 namespace execmap::sim {
 namespace {
 
-void put64(std::vector<uint8_t>& img, uint64_t base, uint64_t addr, uint64_t v) {
+// One little-endian word of `word` bytes (elf_addr_t).
+void put_word(std::vector<uint8_t>& img, uint64_t base, uint64_t addr, uint64_t v, uint64_t word) {
   uint64_t off = addr - base;
-  for (int i = 0; i < 8; ++i) img[off + i] = static_cast<uint8_t>(v >> (8 * i));
+  for (uint64_t i = 0; i < word; ++i) img[off + i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
 void put_bytes(std::vector<uint8_t>& img, uint64_t base, uint64_t addr, const void* src,
@@ -46,8 +47,10 @@ StackResult build_stack(const StackInputs& in) {
   }
   uint64_t ei_words = 2 * (auxv.size() + 1);
   uint64_t items = (r.argc + 1) + (in.envp.size() + 1) + 1;
-  // STACK_ADD(p, ei_index) then STACK_ROUND(sp, items): pointers below the random bytes.
-  uint64_t sp = (u_rand - 8 * ei_words - 8 * items) & ~uint64_t(15);
+  // STACK_ADD(p, ei_index) then STACK_ROUND(sp, items): elf_addr_t pointer arithmetic below
+  // the random bytes, then 16-byte alignment.
+  const uint64_t w = in.word;
+  uint64_t sp = (u_rand - w * ei_words - w * items) & ~uint64_t(15);
   r.sp = sp;
   r.at_random = u_rand;
   r.platform = u_platform;
@@ -74,29 +77,29 @@ StackResult build_stack(const StackInputs& in) {
   // Tables from sp upwards: argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL.
   uint64_t q = sp;
   std::vector<StackItem> low;
-  put64(r.image, sp, q, r.argc);
-  low.push_back({StackItem::Kind::Argc, q, 8, "argc"});
-  q += 8;
-  for (size_t i = 0; i < r.argv_ptrs.size(); ++i, q += 8) {
-    put64(r.image, sp, q, r.argv_ptrs[i]);
-    low.push_back({StackItem::Kind::ArgvPtr, q, 8, "argv[" + std::to_string(i) + "]"});
+  put_word(r.image, sp, q, r.argc, w);
+  low.push_back({StackItem::Kind::Argc, q, w, "argc"});
+  q += w;
+  for (size_t i = 0; i < r.argv_ptrs.size(); ++i, q += w) {
+    put_word(r.image, sp, q, r.argv_ptrs[i], w);
+    low.push_back({StackItem::Kind::ArgvPtr, q, w, "argv[" + std::to_string(i) + "]"});
   }
-  low.push_back({StackItem::Kind::Null, q, 8, "argv NULL"});
-  q += 8;
-  for (size_t i = 0; i < r.envp_ptrs.size(); ++i, q += 8) {
-    put64(r.image, sp, q, r.envp_ptrs[i]);
-    low.push_back({StackItem::Kind::EnvpPtr, q, 8, "envp[" + std::to_string(i) + "]"});
+  low.push_back({StackItem::Kind::Null, q, w, "argv NULL"});
+  q += w;
+  for (size_t i = 0; i < r.envp_ptrs.size(); ++i, q += w) {
+    put_word(r.image, sp, q, r.envp_ptrs[i], w);
+    low.push_back({StackItem::Kind::EnvpPtr, q, w, "envp[" + std::to_string(i) + "]"});
   }
-  low.push_back({StackItem::Kind::Null, q, 8, "envp NULL"});
-  q += 8;
+  low.push_back({StackItem::Kind::Null, q, w, "envp NULL"});
+  q += w;
   for (const auto& e : auxv) {
-    put64(r.image, sp, q, e.type);
-    put64(r.image, sp, q + 8, e.value);
-    low.push_back({StackItem::Kind::Auxv, q, 16, elf::at_name(e.type)});
-    q += 16;
+    put_word(r.image, sp, q, e.type, w);
+    put_word(r.image, sp, q + w, e.value, w);
+    low.push_back({StackItem::Kind::Auxv, q, 2 * w, elf::at_name(e.type)});
+    q += 2 * w;
   }
-  low.push_back({StackItem::Kind::Auxv, q, 16, "AT_NULL"});
-  q += 16;
+  low.push_back({StackItem::Kind::Auxv, q, 2 * w, "AT_NULL"});
+  q += 2 * w;
   if (q < u_rand) low.push_back({StackItem::Kind::Padding, q, u_rand - q, "padding"});
   put_bytes(r.image, sp, u_rand, in.random_bytes, 16);
   low.push_back({StackItem::Kind::Random, u_rand, 16, "AT_RANDOM bytes"});

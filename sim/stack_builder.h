@@ -12,6 +12,9 @@ namespace execmap::sim {
 
 struct StackInputs {
   uint64_t stack_end = 0;      // end of the stack VMA (8 zero bytes sit just below it)
+  // sizeof(elf_addr_t): 8 for a 64-bit program, 4 for an ia32 one (compat_binfmt_elf.c).
+  // argc, the pointers and the auxv pairs are words of this size.
+  uint64_t word = 8;
   uint64_t strings_start = 0;  // bprm->p after copy_strings() and the stack shift
   std::vector<std::string> argv, envp;  // argv already has "" added when argc was 0
   std::string filename;
