@@ -71,7 +71,7 @@ void add_exec_options(CLI::App* sub, ExecOptions& o, const std::vector<std::stri
       ->capture_default_str();
   sub->add_option("--kernel-config", o.kernel_config,
                   "Build or boot option of that kernel: vsyscall=none|xonly|emulate, "
-                  "paging=4|5 (repeatable; default: the running kernel's for host, upstream's "
+                  "paging=4|5, ia32=on|off (repeatable; default: the running kernel's for host, upstream's "
                   "otherwise)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
@@ -155,12 +155,13 @@ bool apply_host_value(sim::HostState& h, const std::string& kv, std::string* err
   else if (k == "stack_rlimit") h.stack_rlimit = n;
   else if (k == "mmap_min_addr") h.mmap_min_addr = n;
   else if (k == "mmap_rnd_bits" && n >= 1 && n <= 32) h.mmap_rnd_bits = n;
+  else if (k == "mmap_rnd_compat_bits" && n >= 1 && n <= 16) h.mmap_rnd_compat_bits = n;
   else if (k == "randomize_va_space" && n <= 2) h.randomize_va_space = n;
   else {
     *err = "--host-value: unknown key '" + k +
            "' (hwcap, hwcap2, minsigstksz, clktck, platform, rseq_feature_size, rseq_align, "
            "uid, euid, gid, egid, secure, no_new_privs, traced_unprivileged, legacy_va_layout, "
-           "cap_sys_rawio, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, "
+           "cap_sys_rawio, stack_rlimit, mmap_min_addr, mmap_rnd_bits 1-32, mmap_rnd_compat_bits 1-16, "
            "randomize_va_space 0-2)";
     return false;
   }
@@ -212,9 +213,11 @@ bool resolve_target(const std::string& kernel, const std::vector<std::string>& c
                                               : sim::VsyscallMode::emulate;
     } else if (k == "paging" && (val == "4" || val == "5")) {
       key->config.paging = val == "5" ? 5 : 4;
+    } else if (k == "ia32" && (val == "on" || val == "off")) {
+      key->config.ia32 = val == "on";
     } else {
       *err = "--kernel-config: '" + kv +
-             "' is not one of vsyscall=none|xonly|emulate, paging=4|5";
+             "' is not one of vsyscall=none|xonly|emulate, paging=4|5, ia32=on|off";
       return false;
     }
   }

@@ -211,7 +211,10 @@ nlohmann::json target_json(const sim::ExecResult& r) {
   const sim::KernelProfile& p = r.profile;
   return {{"kernel", p.kernel},
           {"arch", p.arch},
-          {"config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging}}},
+          // The program's ABI: "ia32" for an EM_386 program the compat loader ran.
+          {"abi", p.compat ? "ia32" : p.arch},
+          {"config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging},
+                      {"ia32", p.ia32.enabled ? "on" : "off"}}},
           {"personality", personality_names(r.personality)},
           {"mmap_layout", r.mm.bottom_up ? "legacy" : "topdown"}};
 }

@@ -5,7 +5,13 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -29,7 +35,67 @@ bool read_file(const char* path, std::string* out) {
   return true;
 }
 
+// A minimal ELF32 EM_386 program: the header, one R+X PT_LOAD at 0x10000 (mmap_min_addr's
+// usual value) holding both, and _start: exit(0) through int $0x80.
+std::vector<uint8_t> tiny_ia32_program() {
+  std::vector<uint8_t> b(52 + 32, 0);
+  auto put16 = [&](size_t o, uint16_t v) { b[o] = uint8_t(v); b[o + 1] = uint8_t(v >> 8); };
+  auto put32 = [&](size_t o, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[o + size_t(i)] = uint8_t(v >> (8 * i));
+  };
+  const uint8_t code[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xdb, 0xcd, 0x80};
+  b.insert(b.end(), code, code + sizeof code);
+  const uint32_t base = 0x10000;
+  std::memcpy(b.data(), "\x7f" "ELF\x01\x01\x01", 7);
+  put16(16, 2);        // ET_EXEC
+  put16(18, 3);        // EM_386
+  put32(20, 1);        // EV_CURRENT
+  put32(24, base + 84);  // e_entry
+  put32(28, 52);       // e_phoff
+  put16(40, 52);       // e_ehsize
+  put16(42, 32);       // e_phentsize
+  put16(44, 1);        // e_phnum
+  put32(52, 1);        // PT_LOAD
+  put32(52 + 8, base);
+  put32(52 + 12, base);
+  put32(52 + 16, uint32_t(b.size()));
+  put32(52 + 20, uint32_t(b.size()));
+  put32(52 + 24, 5);   // PF_R | PF_X
+  put32(52 + 28, 0x1000);
+  return b;
+}
+
 }  // namespace
+
+bool probe_ia32_exec() {
+  static const bool result = [] {
+    std::vector<uint8_t> prog = tiny_ia32_program();
+    int fd = ::memfd_create("execmap-ia32-probe", MFD_CLOEXEC);
+    if (fd < 0) return true;  // cannot tell: the kernel's build default
+    if (::write(fd, prog.data(), prog.size()) != ssize_t(prog.size())) {
+      ::close(fd);
+      return true;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(fd);
+      return true;
+    }
+    if (pid == 0) {
+      char* const argv[] = {const_cast<char*>("ia32-probe"), nullptr};
+      char* const envp[] = {nullptr};
+      ::syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+      ::_exit(errno == ENOEXEC ? 100 : 101);
+    }
+    ::close(fd);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 100) return false;
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 101);
+  }();
+  return result;
+}
 
 bool probe_host(HostProbe* out, std::string* note) {
   sim::HostState& h = out->host;
@@ -130,6 +196,12 @@ bool probe_host(HostProbe* out, std::string* note) {
   // with kernel.randomize_va_space = 2.
   if (read_file("/proc/sys/vm/mmap_rnd_bits", &v) && !v.empty())
     h.mmap_rnd_bits = std::stoull(v);
+  if (read_file("/proc/sys/vm/mmap_rnd_compat_bits", &v) && !v.empty())
+    h.mmap_rnd_compat_bits = std::stoull(v);
+  // Whether this kernel runs ia32 programs: CONFIG_IA32_EMULATION and ia32_enabled() are not
+  // readable from user space (a kernel may be built with it and still refuse, as under a
+  // hypervisor without 32-bit user mode), so one real execve() of a minimal ia32 program answers.
+  out->config.ia32 = probe_ia32_exec();
   if (read_file("/proc/sys/vm/legacy_va_layout", &v) && !v.empty())
     h.legacy_va_layout = std::strtoull(v.c_str(), nullptr, 10);
   if (read_file("/proc/sys/kernel/randomize_va_space", &v) && !v.empty())

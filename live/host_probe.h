@@ -20,4 +20,8 @@ struct HostProbe {
 // *note says which.
 bool probe_host(HostProbe* out, std::string* note);
 
+// True when this kernel runs an ia32 program: one execve() of a minimal EM_386 file in a child
+// (cached for the process). ENOEXEC means ia32 emulation is off or absent.
+bool probe_ia32_exec();
+
 }  // namespace execmap::live

@@ -9,6 +9,7 @@
 #include "loader/elf_defs.h"
 #include "sim/aslr.h"
 #include "sim/stack_builder.h"
+#include "sim/target.h"
 #include "sim/vm.h"
 #include "util/format.h"
 
@@ -22,6 +23,8 @@ constexpr int EXSTACK_DEFAULT = 0, EXSTACK_DISABLE_X = 1, EXSTACK_ENABLE_X = 2;
 // include/uapi/linux/personality.h
 constexpr uint32_t kAddrCompatLayout = 0x0200000, kReadImpliesExec = 0x0400000,
                    kMmapPageZero = 0x0100000;
+// EM_486: compat_elf_check_arch() -> elf_check_arch_ia32() takes it as well as EM_386.
+constexpr uint16_t kEm486 = 6;
 // PER_CLEAR_ON_SETID, less ADDR_NO_RANDOMIZE (ExecRequest::randomize stands for that one).
 constexpr uint32_t kPerClearOnSetid = kReadImpliesExec | kAddrCompatLayout | kMmapPageZero;
 
@@ -31,6 +34,8 @@ class ExecSim {
       : req_(req), fs_(fs), P_(req.profile), H_(req.host), r_(r), seeded_(req.seed),
         rnd_(req.random ? req.random : &seeded_), page_(P_.page_size),
         vm_(P_, H_, r_.mm_vmas, r_.mm) {
+    // The executable's and interpreter's headers are read with the native layout until
+    // check_elf_header() finds an ia32 program.
     r_.profile = P_;
     r_.host = H_;
     r_.warnings = req.warnings;
@@ -329,18 +334,41 @@ class ExecSim {
     return true;
   }
 
+  static bool ia32_machine(uint16_t m) { return m == elf::EM_386 || m == kEm486; }
+
+  // search_binary_handler() offers the file to each binfmt: binfmt_elf reads its header as
+  // ELF64 and takes EM_X86_64 (elf_check_arch()); compat_binfmt_elf reads it as ELF32 and takes
+  // EM_386 and EM_486 when ia32 emulation is on (compat_elf_check_arch()). Neither looks at
+  // EI_CLASS, so the class follows from e_machine (offset 18 in both layouts). An x32 file
+  // (ELFCLASS32, EM_X86_64) is read as ELF64 here: CONFIG_X86_X32_ABI is off in Debian's
+  // kernels, so no compat loader claims it.
   bool check_elf_header() {
-    ehdr_ = elf::decode_ehdr(buf_.data());
+    const uint16_t machine = elf::read_le16(buf_.data() + 18);
+    const bool ia32 = ia32_machine(machine) && P_.ia32.enabled;
+    ehdr_ = elf::decode_ehdr(buf_.data(), ia32 ? elf::ElfClass::Elf32 : elf::ElfClass::Elf64);
     if (std::memcmp(ehdr_.e_ident, "\x7f" "ELF", 4) != 0)
       return fail_errno(ENOEXEC, "search_binary_handler",
                         "not an ELF file and no other binary format claims it");
     if (ehdr_.e_type != elf::ET_EXEC && ehdr_.e_type != elf::ET_DYN)
       return fail_errno(ENOEXEC, "load_elf_binary",
                         "e_type is " + elf::et_name(ehdr_.e_type) + ", not ET_EXEC or ET_DYN");
-    if (ehdr_.e_machine != elf::EM_X86_64)
+    if (ia32_machine(machine) && !P_.ia32.enabled)
+      return fail_errno(ENOEXEC, "compat_elf_check_arch",
+                        "an ia32 program (e_machine " + std::to_string(machine) +
+                            "), and this kernel does not run ia32 programs (ia32 emulation is "
+                            "off: CONFIG_IA32_EMULATION, ia32_emulation=)");
+    if (machine != elf::EM_X86_64 && !ia32)
       return fail_errno(ENOEXEC, "elf_check_arch",
-                        "e_machine is " + std::to_string(ehdr_.e_machine) +
-                            ", the kernel requires 62 (EM_X86_64)");
+                        "e_machine is " + std::to_string(machine) +
+                            ", the kernel requires 62 (EM_X86_64) or 3 (EM_386)");
+    if (ia32) {
+      // SET_PERSONALITY2() -> set_personality_ia32(): TIF_ADDR32 and TS_COMPAT from here on, so
+      // TASK_SIZE, STACK_TOP, mmap_is_ia32() and in_32bit_syscall() take the 32-bit values.
+      P_ = compat_profile(P_, personality_);
+      r_.profile = P_;
+      record("compat_binfmt_elf", "compat_elf_check_arch",
+             {"an ia32 program: compat_binfmt_elf loads it with 32-bit ELF structures"});
+    }
     return true;
   }
 
@@ -348,11 +376,13 @@ class ExecSim {
   // errno (ENOEXEC for the executable, ELIBBAD for the interpreter).
   bool load_phdrs(const loader::ExecFile& f, const elf::Ehdr& eh, std::vector<Phdr>* out,
                   std::string* why) {
-    if (eh.e_phentsize != elf::kPhdrSize) {
-      *why = "e_phentsize is " + std::to_string(eh.e_phentsize) + ", the kernel requires 56";
+    const uint64_t phent = elf::phdr_size(eh.cls);
+    if (eh.e_phentsize != phent) {
+      *why = "e_phentsize is " + std::to_string(eh.e_phentsize) + ", the kernel requires " +
+             std::to_string(phent);
       return false;
     }
-    uint64_t size = elf::kPhdrSize * eh.e_phnum;
+    uint64_t size = phent * eh.e_phnum;
     uint64_t max = P_.phdr_table_max;
     if (P_.phdr_table_max_page) max = std::min(max, page_);
     if (size == 0 || size > max) {
@@ -367,7 +397,7 @@ class ExecSim {
              " bytes) lies past the end of the file";
       return false;
     }
-    *out = elf::decode_phdrs(bytes.data(), eh.e_phnum);
+    *out = elf::decode_phdrs(bytes.data(), eh.e_phnum, eh.cls);
     return true;
   }
 
@@ -417,11 +447,11 @@ class ExecSim {
                           "interpreter " + interp_path_ + ": " + o.why);
       interp_ = std::move(o.file);
       std::vector<uint8_t> ibuf;
-      rv = elf_read(*interp_, 0, elf::kEhdrSize, &ibuf);
+      rv = elf_read(*interp_, 0, elf::ehdr_size(ehdr_.cls), &ibuf);
       if (rv)
         return fail_errno(-rv, "load_elf_binary: interpreter header",
                           "interpreter " + interp_path_ + " is shorter than an ELF header");
-      iehdr_ = elf::decode_ehdr(ibuf.data());
+      iehdr_ = elf::decode_ehdr(ibuf.data(), ehdr_.cls);
       record("open_interpreter", "open_exec", {"interpreter " + interp_path_});
       break;
     }
@@ -439,10 +469,11 @@ class ExecSim {
     if (std::memcmp(iehdr_.e_ident, "\x7f" "ELF", 4) != 0)
       return fail_errno(ELIBBAD, "load_elf_binary: interpreter",
                         "interpreter " + interp_path_ + " is not an ELF file");
-    if (iehdr_.e_machine != elf::EM_X86_64)
+    if (P_.compat ? !ia32_machine(iehdr_.e_machine) : iehdr_.e_machine != elf::EM_X86_64)
       return fail_errno(ELIBBAD, "elf_check_arch(interpreter)",
                         "interpreter " + interp_path_ + " has e_machine " +
-                            std::to_string(iehdr_.e_machine) + ", not 62 (EM_X86_64)");
+                            std::to_string(iehdr_.e_machine) +
+                            (P_.compat ? ", not 3 (EM_386)" : ", not 62 (EM_X86_64)"));
     std::string why;
     if (!load_phdrs(*interp_, iehdr_, &iphdrs_, &why))
       return fail_errno(ELIBBAD, "load_elf_phdrs(interpreter)", "interpreter: " + why);
@@ -479,11 +510,19 @@ class ExecSim {
     // SET_PERSONALITY2() -> set_personality_64bit() (arch/x86/kernel/process_64.c) clears
     // READ_IMPLIES_EXEC, and elf_read_implies_exec() sets it again only for ia32 programs
     // ("x86/elf: Disable automatic READ_IMPLIES_EXEC on 64-bit", 5.8): setarch -X changes
-    // nothing for a 64-bit program.
-    if (personality_ & kReadImpliesExec) {
+    // nothing for a 64-bit program. set_personality_ia32() keeps the caller's flag, and
+    // elf_read_implies_exec() adds it for an ia32 program without PT_GNU_STACK
+    // (mmap_is_ia32() && executable_stack == EXSTACK_DEFAULT).
+    if (!P_.compat && (personality_ & kReadImpliesExec)) {
       personality_ &= ~kReadImpliesExec;
       notes.push_back("set_personality_64bit(): READ_IMPLIES_EXEC cleared");
     }
+    if (P_.compat && executable_stack_ == EXSTACK_DEFAULT && !(personality_ & kReadImpliesExec)) {
+      personality_ |= kReadImpliesExec;
+      notes.push_back("elf_read_implies_exec(): an ia32 program without PT_GNU_STACK gets "
+                      "READ_IMPLIES_EXEC: readable mappings are executable");
+    }
+    vm_.set_personality(personality_);
     r_.personality = personality_ | (randomize_ ? 0 : 0x0040000u);  // ADDR_NO_RANDOMIZE
     record("begin_new_exec", "begin_new_exec", notes);
   }
@@ -493,7 +532,9 @@ class ExecSim {
   // PIE load bias (arch_mmap_rnd() in load_elf_binary).
   uint64_t arch_mmap_rnd(Draw d) {
     if (!randomize_) return 0;
-    return rnd_->draw(d, 1ull << H_.mmap_rnd_bits) * page_;
+    // arch_rnd(mmap_is_ia32() ? mmap32_rnd_bits : mmap64_rnd_bits)
+    const uint64_t bits = P_.compat_rnd_bits ? H_.mmap_rnd_compat_bits : H_.mmap_rnd_bits;
+    return rnd_->draw(d, 1ull << bits) * page_;
   }
   uint64_t stack_maxrandom_size() const {
     return randomize_ ? P_.stack_rnd_range - page_ : 0;
@@ -503,7 +544,10 @@ class ExecSim {
     uint64_t gap = rlim_stack_;
     uint64_t pad = stack_maxrandom_size() + P_.stack_guard_gap;
     if (gap + pad > gap) gap += pad;  // "Values close to RLIM_INFINITY can overflow."
-    // mmap_base(rnd, task_size_64bit(0)): the 47-bit window even with 5-level paging.
+    // mmap_base(rnd, task_size_64bit(0)): the 47-bit window even with 5-level paging; an ia32
+    // task gets mmap_compat_base = mmap_base(arch_rnd(mmap32_rnd_bits), task_size_32bit())
+    // (arch_pick_mmap_base() for CONFIG_HAVE_ARCH_COMPAT_MMAP_BASES; get_mmap_base() picks it
+    // while in_32bit_syscall()), the compat profile's window.
     const uint64_t window = P_.default_map_window;
     uint64_t gap_min = P_.mmap_gap_min, gap_max = window / 6 * 5;
     if (gap < gap_min) gap = gap_min;
@@ -559,16 +603,22 @@ class ExecSim {
     Vma v;
     v.start = vm_start;
     v.end = vm_end;
-    v.prot = PROT_R | PROT_W | (executable_stack_ == EXSTACK_ENABLE_X ? PROT_X : 0);
+    // VM_STACK_FLAGS: VM_STACK_DEFAULT_FLAGS has TASK_EXEC, VM_EXEC under READ_IMPLIES_EXEC;
+    // PT_GNU_STACK then sets or clears VM_EXEC.
+    const bool stack_x = executable_stack_ == EXSTACK_ENABLE_X ||
+                         (executable_stack_ == EXSTACK_DEFAULT && (personality_ & kReadImpliesExec));
+    v.prot = PROT_R | PROT_W | (stack_x ? PROT_X : 0);
     v.kind = Vma::Kind::Stack;
     v.pgoff = vm_start;
     r_.mm_vmas.map(v);
     stack_vma_start_ = vm_start;
-    r_.exec_stack = executable_stack_ == EXSTACK_ENABLE_X;
+    r_.exec_stack = stack_x;
     r_.mm.start_stack = bprm_p_;
     record("setup_arg_pages", "setup_arg_pages",
            {"[stack] " + hex(vm_start) + "-" + hex(vm_end) +
-            (r_.exec_stack ? " rwx (PT_GNU_STACK PF_X)" : " rw-")});
+            (executable_stack_ == EXSTACK_ENABLE_X ? " rwx (PT_GNU_STACK PF_X)"
+             : r_.exec_stack                      ? " rwx (READ_IMPLIES_EXEC)"
+                                                  : " rw-")});
     return true;
   }
 
@@ -932,7 +982,8 @@ class ExecSim {
     // Before 6.9, map_vdso_randomized() hinted a random page between the stack and the end of
     // its 2 MiB region (vdso_addr()); the hint is taken when that range is free.
     uint64_t hint = 0;
-    if (P_.vdso_above_stack && randomize_) {
+    // An ia32 task: load_vdso32() -> map_vdso(&vdso_image_32, 0), never a hint.
+    if (P_.vdso_above_stack && randomize_ && !P_.compat) {
       uint64_t start = page_align(r_.mm.start_stack, page_);
       uint64_t end = (start + total + P_.pmd_size - 1) & ~(P_.pmd_size - 1);
       if (end >= P_.default_map_window) end = P_.default_map_window;
@@ -972,7 +1023,8 @@ class ExecSim {
     in.envp = envp_;
     in.filename = req_.filename;
     in.execfn = exec_p_;
-    in.platform = H_.platform;
+    in.platform = P_.elf_platform.empty() ? H_.platform : P_.elf_platform;
+    in.word = P_.elf_word;
     in.align_random = randomize_ ? rnd_->draw(Draw::TablesAlign, P_.stack_sub_page_rnd) : 0;
     rnd_->fill_bytes(in.random_bytes, sizeof in.random_bytes);
     // The auxv in the profile's order; AT_RANDOM and AT_PLATFORM are filled by the builder.
@@ -980,12 +1032,13 @@ class ExecSim {
       AuxEntry e{type, 0};
       switch (type) {
         case elf::AT_SYSINFO_EHDR: e.value = vdso_base_; break;
+        case elf::AT_SYSINFO: e.value = vdso_base_ + P_.ia32.sysinfo_offset; break;
         case elf::AT_MINSIGSTKSZ: e.value = H_.minsigstksz; break;
         case elf::AT_HWCAP: e.value = H_.hwcap; break;
         case elf::AT_PAGESZ: e.value = page_; break;
         case elf::AT_CLKTCK: e.value = H_.clktck; break;
         case elf::AT_PHDR: e.value = r_.phdr_addr; break;
-        case elf::AT_PHENT: e.value = elf::kPhdrSize; break;
+        case elf::AT_PHENT: e.value = P_.phent; break;
         case elf::AT_PHNUM: e.value = ehdr_.e_phnum; break;
         case elf::AT_BASE: e.value = r_.interp_base.value_or(0); break;
         case elf::AT_FLAGS: e.value = 0; break;
@@ -1001,8 +1054,9 @@ class ExecSim {
         case elf::AT_RSEQ_ALIGN: e.value = H_.rseq_align.value_or(P_.rseq_align); break;
         default: break;
       }
-      if (type == elf::AT_SYSINFO_EHDR && P_.vdso_block.empty()) continue;
-      if (type == elf::AT_PLATFORM && H_.platform.empty()) continue;
+      if ((type == elf::AT_SYSINFO_EHDR || type == elf::AT_SYSINFO) && P_.vdso_block.empty())
+        continue;
+      if (type == elf::AT_PLATFORM && in.platform.empty()) continue;
       in.auxv.push_back(e);
     }
     r_.stack = build_stack(in);
@@ -1100,7 +1154,7 @@ class ExecSim {
   uint64_t rlim_stack_ = 0;          // bprm->rlim_stack; set with the credentials
   uint32_t personality_ = 0;         // current->personality, less ADDR_NO_RANDOMIZE
   const loader::FileSystem& fs_;
-  const KernelProfile& P_;
+  KernelProfile P_;  // the request's; the compat profile once an ia32 program is found
   const HostState& H_;
   ExecResult& r_;
   SeededRandom seeded_;

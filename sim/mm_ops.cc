@@ -16,6 +16,7 @@ std::vector<OpOutcome> apply_ops(ExecResult& r, const std::vector<MemOp>& ops,
   std::vector<OpOutcome> out;
   std::vector<uint64_t> mmap_results;  // what each mmap returned, for $K
   VmOps vm(r.profile, r.host, r.mm_vmas, r.mm);
+  vm.set_personality(r.personality);
   auto resolve = [&](const AddrExpr& a, bool* ok) -> uint64_t {
     *ok = true;
     if (a.ref == 0) return a.value;

@@ -84,6 +84,15 @@ std::shared_ptr<const Resolution> Pipeline::resolve(const ExecResult& r,
 
 void Pipeline::start_stage(const ExecRequest& req, ExecResult* r) const {
   StartInfo info;
+  if (r->profile.compat && r->objects.size() >= 2) {
+    // i386 ld.so (libc6-i386) has its own relocation and TLS code, which the replay does not
+    // model yet: refuse rather than show a 64-bit ld.so's work for a 32-bit program.
+    set_error(r, ExecError::Kind::Io,
+              req.filename + ": an ia32 program with an interpreter: --stage start models the "
+                             "x86_64 ld.so only (use --stage exec)",
+              "--stage start");
+    return;
+  }
   if (r->objects.size() < 2) {
     // ld.so run as a program (`ld.so ./prog`) maps the program itself and then its
     // libraries, a path the start-stage model does not cover: say so rather than show the

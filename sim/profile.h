@@ -57,10 +57,24 @@ struct HostState {
   uint64_t randomize_va_space = 2;
   // vm.mmap_rnd_bits (CONFIG_ARCH_MMAP_RND_BITS = 28): arch_rnd() for mmap_base and the PIE bias.
   uint64_t mmap_rnd_bits = 28;
+  // vm.mmap_rnd_compat_bits (CONFIG_ARCH_MMAP_RND_COMPAT_BITS = 8): arch_rnd(mmap32_rnd_bits)
+  // for an ia32 task's mmap_base and PIE bias (arch/x86/mm/mmap.c).
+  uint64_t mmap_rnd_compat_bits = 8;
   // vm.overcommit_memory and, for mode 0, totalram_pages() + total_swap_pages: the largest
   // single charge __vm_enough_memory() allows (MemTotal + SwapTotal of /proc/meminfo).
   uint64_t overcommit_memory = 0;
   uint64_t commit_limit_pages = 0;  // 0: unknown, no limit applied
+};
+
+// What an ia32 program (EM_386, loaded by fs/compat_binfmt_elf.c) gets that differs by kernel
+// build: the 32-bit vdso image (arch/x86/entry/vdso/vdso32/, vdso_image_32).
+struct Ia32Values {
+  // compat_elf_check_arch() (arch/x86/include/asm/elf.h): CONFIG_IA32_EMULATION and
+  // ia32_enabled() (ia32_emulation= on the command line; CONFIG_IA32_EMULATION_DEFAULT_DISABLED
+  // from 6.7). False: an EM_386 program is ENOEXEC.
+  bool enabled = true;
+  uint64_t vdso_size = 0x2000;        // vdso_image_32.size: the [vdso] of an ia32 task
+  uint64_t sysinfo_offset = 0x580;    // vdso_image_32.sym___kernel_vsyscall: AT_SYSINFO
 };
 
 struct KernelProfile {
@@ -184,6 +198,17 @@ struct KernelProfile {
   // (6.12: __mmap_region() passes vms_gather_munmap_vmas()'s EINVAL on); before, mmap_region()
   // turned any failure of do_mas_munmap()/munmap_vma_range() into ENOMEM.
   bool mmap_fixed_unmap_errno = true;
+  // ---- ia32 programs ---------------------------------------------------------------------
+  Ia32Values ia32;
+  // This profile describes an ia32 task: compat_profile() (sim/target.h) folded it from the
+  // 64-bit one once load_elf_binary() took an EM_386 program.
+  bool compat = false;
+  uint64_t elf_word = 8;        // sizeof(elf_addr_t): argc, pointers and auxv words on the stack
+  uint64_t phent = 56;          // AT_PHENT = sizeof(struct elf_phdr) of the class
+  std::string elf_platform;     // AT_PLATFORM when the kernel fixes it ("i686",
+                                // COMPAT_ELF_PLATFORM); empty: HostState::platform
+  // vm.mmap_rnd_compat_bits instead of vm.mmap_rnd_bits for mmap_base and the PIE bias.
+  bool compat_rnd_bits = false;
   // The target this profile was folded for (sim/target.h): "6.18", "x86_64", its options.
   std::string kernel = "6.18";
   std::string arch = "x86_64";

@@ -103,6 +103,8 @@ const std::vector<KernelRule> kRules = {
        p.vdso_block = {{"[vvar]", 0x4000, 1}, {"[vdso]", 0x2000, 5}};
        p.vdso_text_offset = 0x4000;
        p.auxv_order = {33, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15};
+       p.ia32.vdso_size = 0x2000;
+       p.ia32.sysinfo_offset = 0x550;
      }},
     {{6, 1}, {kX86}, "auxv_order",
      "AT_MINSIGSTKSZ right after AT_SYSINFO_EHDR (upstream 5.14)",
@@ -214,6 +216,14 @@ const std::vector<KernelRule> kRules = {
      "(upstream 6.9)",
      "arch/x86/entry/vdso/vma.c map_vdso()", "x86/vdso: Move vDSO to mmap region",
      [](KernelProfile& p) { p.vdso_above_stack = false; }},
+    {{6, 12}, {kX86}, "ia32.vdso",
+     "the 32-bit vdso image: 2 pages, __kernel_vsyscall at +0x580 (measured on Debian "
+     "6.12.117)",
+     "arch/x86/entry/vdso/vma.c load_vdso32(), vdso32/system_call.S", "",
+     [](KernelProfile& p) {
+       p.ia32.vdso_size = 0x2000;
+       p.ia32.sysinfo_offset = 0x580;
+     }},
     {{6, 18}, {kX86}, "vdso_block",
      "[vvar] 4 pages, [vvar_vclock] 2 pages, then [vdso]; AT_SYSINFO_EHDR at +0x6000 "
      "(upstream 6.13 split the vclock pages, 6.15 moved to the generic data store)",
@@ -238,11 +248,61 @@ const std::vector<KernelRule> kRules = {
        p.rseq_feature_size = 33;
        p.rseq_align = 64;
      }},
+    {{7, 2}, {kX86}, "ia32.vdso",
+     "the 32-bit vdso image: 3 pages, __kernel_vsyscall at +0x1e70 (measured on Debian 7.2.13)",
+     "arch/x86/entry/vdso/vma.c load_vdso32(), vdso32/system_call.S", "",
+     [](KernelProfile& p) {
+       p.ia32.vdso_size = 0x3000;
+       p.ia32.sysinfo_offset = 0x1e70;
+     }},
 };
 
 }  // namespace
 
 const std::vector<KernelRule>& kernel_rules() { return kRules; }
+
+KernelProfile compat_profile(const KernelProfile& native, uint32_t personality) {
+  KernelProfile p = native;
+  p.compat = true;
+  // TASK_SIZE of a TIF_ADDR32 task is IA32_PAGE_OFFSET: 0xFFFFe000, or 3 GiB under
+  // ADDR_LIMIT_3GB (arch/x86/include/asm/page_64_types.h, processor.h). STACK_TOP =
+  // TASK_SIZE_LOW and task_size_32bit() (mmap_base) are the same value. STACK_TOP_MAX stays
+  // TASK_SIZE_MAX: __bprm_mm_init() built the temporary stack before the personality changed.
+  constexpr uint32_t kAddrLimit3gb = 0x8000000;
+  const uint64_t top = (personality & kAddrLimit3gb) ? 0xc0000000ull : 0xffffe000ull;
+  p.task_size = p.default_map_window = p.stack_top = top;
+  // __TASK_UNMAPPED_BASE(task_size_32bit()) = PAGE_ALIGN(task_size / 3): the legacy base.
+  p.task_unmapped_base = (top / 3 + p.page_size - 1) & ~(p.page_size - 1);
+  // compat_binfmt_elf.c replaces ELF_ET_DYN_BASE with COMPAT_ELF_ET_DYN_BASE =
+  // TASK_UNMAPPED_BASE + 0x1000000 (arch/x86/include/asm/elf.h), TASK_UNMAPPED_BASE taken for the
+  // ia32 TASK_SIZE: 0x56555000 (0x41000000 under ADDR_LIMIT_3GB). A static PIE's brk moves there.
+  p.elf_et_dyn_base = p.task_unmapped_base + 0x1000000;
+  // STACK_RND_MASK = __STACK_RND_MASK(mmap_is_ia32()) = 0x7ff pages (arch/x86/include/asm/elf.h).
+  p.stack_rnd_range = 0x800 * p.page_size;
+  // arch_randomize_brk(): randomize_page(mm->brk, SZ_32M) for mmap_is_ia32()
+  // (arch/x86/kernel/process.c).
+  p.brk_rnd_range = 32ull << 20;
+  // get_gate_vma(): no [vsyscall] without MM_CONTEXT_HAS_VSYSCALL, which only
+  // set_personality_64bit() sets (arch/x86/entry/vsyscall/vsyscall_64.c).
+  p.vsyscall = false;
+  // thp_get_unmapped_area_vmflags() leaves compat mappings unaligned ("mm: huge_memory: don't
+  // force huge page alignment on 32 bit"), and so does __get_unmapped_area() for anonymous ones.
+  p.file_thp_align = false;
+  p.anon_thp_align = false;
+  // compat_binfmt_elf.c: elf_addr_t is u32, struct elf_phdr is Elf32_Phdr, ELF_PLATFORM is
+  // COMPAT_ELF_PLATFORM ("i686"); ARCH_DLINFO is ARCH_DLINFO_IA32, which emits AT_SYSINFO
+  // (__kernel_vsyscall) before the entries ARCH_DLINFO has on 64-bit.
+  p.elf_word = 4;
+  p.phent = 32;
+  p.elf_platform = "i686";
+  p.compat_rnd_bits = true;
+  p.auxv_order.insert(p.auxv_order.begin(), 32);
+  // load_vdso32() -> map_vdso(&vdso_image_32, 0): the same [vvar] pages, the 32-bit image.
+  for (SpecialMapping& m : p.vdso_block)
+    if (m.name == "[vdso]") m.size = p.ia32.vdso_size;
+  p.name += " ia32";
+  return p;
+}
 
 std::string target_label(const KernelProfile& p) {
   return p.name + " (vsyscall=" + p.vsyscall_mode + ", paging=" + std::to_string(p.paging) + ")";
@@ -263,6 +323,7 @@ KernelProfile profile_for(const TargetKey& key, const KernelMeasurement* measure
   p.vsyscall = key.config.vsyscall != VsyscallMode::none;
   p.vsyscall_mode = vsyscall_name(key.config.vsyscall);
   p.paging = key.config.paging;
+  p.ia32.enabled = key.config.ia32;
   if (p.paging == 5) {
     // 5-level paging (CONFIG_X86_5LEVEL on a CPU with LA57): __VIRTUAL_MASK_SHIFT is 56, so
     // TASK_SIZE_MAX = STACK_TOP_MAX = 2^56 - PAGE_SIZE (arch/x86/include/asm/page_64_types.h

@@ -42,6 +42,8 @@ const char* vsyscall_name(VsyscallMode m);
 struct KernelConfig {
   VsyscallMode vsyscall = VsyscallMode::xonly;  // upstream default since 5.9
   unsigned paging = 4;                          // 4- or 5-level page tables (LA57)
+  // ia32 programs run (CONFIG_IA32_EMULATION, not disabled at boot): Debian's default.
+  bool ia32 = true;
   // The [vvar]/[vdso] block of this build, when measured (the running kernel): its sizes
   // depend on the build (the vdso image), so a measurement wins over the version default.
   std::vector<SpecialMapping> vdso_block;
@@ -80,6 +82,11 @@ struct KernelRule {
   void (*apply)(KernelProfile&);
 };
 const std::vector<KernelRule>& kernel_rules();
+
+// The profile of an ia32 task on the kernel of p (a 64-bit profile from profile_for()): what
+// SET_PERSONALITY2() -> set_personality_ia32() and compat_binfmt_elf.c change. personality:
+// the task's flags (ADDR_LIMIT_3GB lowers TASK_SIZE to 3 GiB).
+KernelProfile compat_profile(const KernelProfile& p, uint32_t personality);
 
 // "linux-6.1-x86_64 (vsyscall=none, paging=4)": how the text views name the target.
 std::string target_label(const KernelProfile& p);

@@ -110,6 +110,9 @@ MapResult VmOps::vm_mmap(int file, uint64_t addr, uint64_t len, uint32_t prot, u
   if (!alen) return MapResult::error(ENOMEM);
   uint64_t pgoff = off / page;
   if (pgoff + alen / page < pgoff) return MapResult::error(EOVERFLOW);
+  // "Does the application expect PROT_READ to imply PROT_EXEC?" (a noexec mount would keep
+  // it off; execmap does not model mount options here).
+  if ((prot & PROT_R) && rie_) prot |= PROT_X;
   bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
   if (!fixed && addr) {
     // round_hint_to_min()
@@ -157,7 +160,7 @@ int VmOps::vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
   Vma v;
   v.start = addr;
   v.end = addr + len;
-  v.prot = PROT_R | PROT_W | (exec ? PROT_X : 0);
+  v.prot = PROT_R | PROT_W | (exec || rie_ ? PROT_X : 0);
   v.accounted = true;
   v.kind = Vma::Kind::Anon;
   v.pgoff = addr;
@@ -257,11 +260,12 @@ uint64_t VmOps::brk(uint64_t newbrk_req) {
   // 5.10's do_brk_flags() merged into any compatible previous VMA, the bss included.
   bool extend = prev && (P_.brk_merges_bss || prev->start >= mm_.start_brk) &&
                 prev->kind == Vma::Kind::Anon &&
-                prev->prot == (PROT_R | PROT_W) && prev->accounted && !prev->shared;
+                prev->prot == (PROT_R | PROT_W | (rie_ ? PROT_X : 0)) && prev->accounted &&
+                !prev->shared;
   Vma v;
   v.start = oldbrk;
   v.end = newbrk;
-  v.prot = PROT_R | PROT_W;
+  v.prot = PROT_R | PROT_W | (rie_ ? PROT_X : 0);
   v.accounted = true;
   v.kind = Vma::Kind::Anon;
   v.pgoff = oldbrk;

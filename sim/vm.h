@@ -49,6 +49,10 @@ class VmOps {
   int mprotect(uint64_t addr, uint64_t len, uint32_t prot);
   // brk(2): returns the new break, or the old one when refused.
   uint64_t brk(uint64_t newbrk);
+  // The task's personality: READ_IMPLIES_EXEC (0x0400000) makes do_mmap() add PROT_EXEC to
+  // every readable mapping, and TASK_EXEC adds VM_EXEC to VM_DATA_DEFAULT_FLAGS, so bss and
+  // brk VMAs are rwx (arch/x86/include/asm/page_types.h, mm/mmap.c do_mmap()).
+  void set_personality(uint32_t personality) { rie_ = personality & 0x0400000u; }
 
  private:
   bool enough_memory(uint64_t bytes) const;
@@ -57,6 +61,7 @@ class VmOps {
   const HostState& H_;
   AddressSpace& as_;
   MmFields& mm_;
+  bool rie_ = false;  // READ_IMPLIES_EXEC
 };
 
 }  // namespace execmap::sim

@@ -64,9 +64,30 @@ TEST_CASE("header checks give ENOEXEC in the kernel's order", "[exec][hostile]")
     s.e_type = 1;
     expect_errno(run(testing::build_elf(s)), ENOEXEC, "load_elf_binary");
   }
-  SECTION("i386 machine") {
+  SECTION("i386 machine in an ELF64 layout") {
+    // The compat loader reads any EM_386 file as ELF32, whatever EI_CLASS says: the ELF64
+    // header's bytes 42-43 (inside e_shoff) are its e_phentsize, 0 here.
     auto s = testing::tiny_static_spec();
     s.e_machine = 3;
+    auto r = run(testing::build_elf(s));
+    expect_errno(r, ENOEXEC, "load_elf_phdrs");
+    CHECK(r.error.message == "e_phentsize is 0, the kernel requires 32");
+  }
+  SECTION("i386 machine on a kernel without ia32 emulation") {
+    auto s = testing::tiny_static_spec();
+    s.e_machine = 3;
+    testing::MemFs fs2;
+    fs2.add("/t", testing::build_elf(s));
+    sim::ExecRequest req;
+    req.filename = "/t";
+    req.argv = {"/t"};
+    req.profile = sim::default_profile();
+    req.profile.ia32.enabled = false;
+    expect_errno(sim::simulate_exec(req, fs2), ENOEXEC, "compat_elf_check_arch");
+  }
+  SECTION("another machine") {
+    auto s = testing::tiny_static_spec();
+    s.e_machine = 183;  // EM_AARCH64
     expect_errno(run(testing::build_elf(s)), ENOEXEC, "elf_check_arch");
   }
   SECTION("e_phentsize 48") {
