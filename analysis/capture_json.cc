@@ -45,7 +45,7 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
     if (c.at_entry && ::stat("/etc/ld.so.cache", &st) == 0)
       sizes["/etc/ld.so.cache"] = uint64_t(st.st_size);
   }
-  return {{"path", req.filename},
+  nlohmann::json j = {{"path", req.filename},
           {"argv", req.argv},
           {"envp", req.envp},
           {"stack_limit", req.host.stack_rlimit == sim::kRlimInfinity
@@ -69,6 +69,8 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
             {"arg_start", hex(c.mm.arg_start)}, {"arg_end", hex(c.mm.arg_end)},
             {"env_start", hex(c.mm.env_start)}, {"env_end", hex(c.mm.env_end)}}},
           {"auxv", auxv}};
+  if (c.compat) j["compat"] = true;  // an ia32 tracee; absent (false) for a 64-bit one
+  return j;
 }
 
 live::Capture capture_from_json(const nlohmann::json& j) {
@@ -85,6 +87,7 @@ live::Capture capture_from_json(const nlohmann::json& j) {
   c.maps = j.at("maps");
   c.rip = u(j.at("rip"));
   c.rsp = u(j.at("rsp"));
+  c.compat = j.value("compat", false);
   c.stack_end = u(j.at("stack_end"));
   c.stack_image = from_hex(j.at("stack_image"));
   const auto& m = j.at("mm");

@@ -233,12 +233,16 @@ bool parse_stat(const std::string& stat, StatMm* mm, std::string* why) {
   return true;
 }
 
-bool parse_auxv(const std::string& raw, std::vector<std::pair<uint64_t, uint64_t>>* out) {
+// /proc/PID/auxv is mm->saved_auxv as create_elf_tables() filled it: pairs of elf_addr_t, 8-byte
+// words for a 64-bit task and 4-byte ones for an ia32 task (compat_binfmt_elf.c), whatever the
+// reader's own word size.
+bool parse_auxv(const std::string& raw, size_t word,
+                std::vector<std::pair<uint64_t, uint64_t>>* out) {
   out->clear();
-  for (size_t off = 0; off + 16 <= raw.size(); off += 16) {
-    uint64_t key, value;
-    std::memcpy(&key, raw.data() + off, 8);
-    std::memcpy(&value, raw.data() + off + 8, 8);
+  for (size_t off = 0; off + 2 * word <= raw.size(); off += 2 * word) {
+    uint64_t key = 0, value = 0;
+    std::memcpy(&key, raw.data() + off, word);  // little-endian: the low bytes
+    std::memcpy(&value, raw.data() + off + word, word);
     if (key == AT_NULL) return true;
     out->emplace_back(key, value);
   }
@@ -270,7 +274,9 @@ bool read_child_memory(pid_t pid, uint64_t addr, size_t len, std::vector<uint8_t
   return true;
 }
 
-bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
+// compat: the tracee runs 32-bit code (cs is __USER32_CS, 0x23: an ia32 program, started by
+// compat_start_thread()).
+bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err, bool* compat = nullptr) {
 #if defined(__x86_64__)
   user_regs_struct regs{};
   if (::ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) {
@@ -279,6 +285,7 @@ bool read_registers(pid_t pid, uint64_t* rip, uint64_t* rsp, int* err) {
   }
   *rip = regs.rip;
   *rsp = regs.rsp;
+  if (compat) *compat = regs.cs == 0x23;
   return true;
 #else
   (void)pid;
@@ -459,7 +466,7 @@ bool read_stopped_child(pid_t pid, Capture* cap, std::string* error) {
     set_error(error, "reading " + proc + "/maps: " + errno_text(err));
     return false;
   }
-  if (!read_registers(pid, &cap->rip, &cap->rsp, &err)) {
+  if (!read_registers(pid, &cap->rip, &cap->rsp, &err, &cap->compat)) {
     set_error(error, "reading registers: " + errno_text(err));
     return false;
   }
@@ -468,7 +475,7 @@ bool read_stopped_child(pid_t pid, Capture* cap, std::string* error) {
     set_error(error, "reading " + proc + "/auxv: " + errno_text(err));
     return false;
   }
-  if (!parse_auxv(raw, &cap->auxv)) {
+  if (!parse_auxv(raw, cap->compat ? 4 : 8, &cap->auxv)) {
     set_error(error, proc + "/auxv has no AT_NULL terminator");
     return false;
   }
@@ -504,11 +511,17 @@ bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_poin
   int err = 0;
   std::string raw;
   std::vector<std::pair<uint64_t, uint64_t>> auxv;
+  uint64_t rip0 = 0, rsp0 = 0;
+  bool compat = false;
+  if (!read_registers(pid, &rip0, &rsp0, &err, &compat)) {
+    set_error(error, "reading registers: " + errno_text(err));
+    return false;
+  }
   if (!read_file(proc + "/auxv", &raw, &err)) {
     set_error(error, "reading " + proc + "/auxv: " + errno_text(err));
     return false;
   }
-  if (!parse_auxv(raw, &auxv)) {
+  if (!parse_auxv(raw, compat ? 4 : 8, &auxv)) {
     set_error(error, proc + "/auxv has no AT_NULL terminator");
     return false;
   }

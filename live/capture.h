@@ -42,6 +42,7 @@ struct Capture {
   bool at_entry = false;  // Outcome::Stopped: taken at the AT_ENTRY breakpoint, not the exec trap
   std::string maps;    // /proc/PID/maps, byte for byte
   uint64_t rip = 0, rsp = 0;
+  bool compat = false;                // an ia32 task (cs = __USER32_CS): 4-byte auxv words
   uint64_t stack_end = 0;             // end of the VMA that holds rsp
   std::vector<uint8_t> stack_image;   // bytes [rsp, stack_end)
   StatMm mm;
