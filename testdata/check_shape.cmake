@@ -4,6 +4,7 @@
 # different toolchain that silently changes a program's shape is noticed.
 # Every key is optional; only the keys given are checked.
 #
+#   class=32|64         ELFCLASS32 or ELFCLASS64
 #   type=EXEC|DYN       e_type
 #   interp=yes|no       has PT_INTERP
 #   loads=R,RE,R,RW     the PT_LOAD flags in order (also fixes their count)
@@ -33,6 +34,12 @@ if(out MATCHES "\n *Type: +([A-Z]+)")
   set(got_type "${CMAKE_MATCH_1}")
 else()
   message(FATAL_ERROR "no ELF type in readelf output:\n${out}")
+endif()
+
+if(out MATCHES "\n *Class: +ELF(32|64)")
+  set(got_class "${CMAKE_MATCH_1}")
+else()
+  message(FATAL_ERROR "no ELF class in readelf output:\n${out}")
 endif()
 
 # Program headers:  Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
