@@ -23,6 +23,7 @@
 #include "analysis/capture_json.h"
 #include "cli/render.h"
 #include "live/vm.h"
+#include "loader/elf_bytes.h"
 #include "loader/elf_defs.h"
 #include "sim/profile.h"
 #include "vm_shapes.h"
@@ -73,24 +74,24 @@ std::string realpath_of(const std::string& p) {
   return out;
 }
 
-// PT_INTERP of an ELF64 file, or "" (not dynamic, unreadable).
+// PT_INTERP of an ELF32 or ELF64 file, or "" (not dynamic, unreadable).
 std::string pt_interp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (data.size() < 64 || data.compare(0, 4, "\x7f" "ELF") != 0 || data[4] != 2) return "";
-  auto rd = [&](size_t off, size_t n) {
-    uint64_t v = 0;
-    if (off + n > data.size()) return v;
-    for (size_t i = n; i-- > 0;) v = (v << 8) | static_cast<uint8_t>(data[off + i]);
-    return v;
-  };
-  uint64_t phoff = rd(32, 8), phentsize = rd(54, 2), phnum = rd(56, 2);
-  for (uint64_t i = 0; i < phnum; ++i) {
-    uint64_t ph = phoff + i * phentsize;
-    if (rd(ph, 4) != execmap::elf::PT_INTERP) continue;
-    uint64_t off = rd(ph + 8, 8), size = rd(ph + 32, 8);
-    if (off + size > data.size() || size == 0) return "";
-    return std::string(data.c_str() + off);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
+  execmap::elf::ElfClass cls;
+  if (data.size() < 64 || data.compare(0, 4, "\x7f" "ELF") != 0 ||
+      !execmap::elf::class_from_ident(bytes, &cls))
+    return "";
+  execmap::elf::Ehdr eh = execmap::elf::decode_ehdr(bytes, cls);
+  const uint64_t n = execmap::elf::phdr_size(cls);
+  if (eh.e_phentsize != n || eh.e_phoff > data.size() || eh.e_phnum * n > data.size() - eh.e_phoff)
+    return "";
+  for (const execmap::elf::Phdr& ph : execmap::elf::decode_phdrs(bytes + eh.e_phoff, eh.e_phnum, cls)) {
+    if (ph.p_type != execmap::elf::PT_INTERP) continue;
+    if (ph.p_offset > data.size() || ph.p_filesz > data.size() - ph.p_offset || ph.p_filesz == 0)
+      return "";
+    return std::string(data.c_str() + ph.p_offset);
   }
   return "";
 }
@@ -285,8 +286,9 @@ int main(int argc, char** argv) {
                                              execmap::testing::stack_limit_programs().end());
   // The ASLR samples: one of each way load_elf_binary() places an image (ET_EXEC, PIE with an
   // interpreter, static ET_EXEC, static PIE top-down, static PIE honouring a 2 MiB p_align).
-  const std::set<std::string> aslr_programs = {"pie", "nopie", "static", "static-pie",
-                                               "align2m-static-pie"};
+  const std::set<std::string> aslr_programs = {"pie",      "nopie",        "static",
+                                               "static-pie", "align2m-static-pie", "pie32",
+                                               "nopie32",  "static32",     "static-pie32"};
   for (const std::string& p : programs) {
     files.insert(corpus + "/" + p);
     const bool dynamic = !pt_interp(corpus + "/" + p).empty();
@@ -308,6 +310,13 @@ int main(int argc, char** argv) {
       c.request.stop_at_entry = true;
       cases.push_back(c);
       for (const std::string& f : ldso_files(corpus + "/" + p)) files.insert(f);
+      // ldd cannot run an ia32 program on a host without ia32 emulation: its interpreter and
+      // the one library the corpus links (libc6-i386) go in by name.
+      const std::string interp = pt_interp(corpus + "/" + p);
+      if (interp != "/lib64/ld-linux-x86-64.so.2") {
+        files.insert(interp);
+        files.insert("/usr/lib32/libc.so.6");
+      }
     }
     if (aslr_programs.count(p) && o.aslr_samples > 0) {
       VmCase c = capture_case(p + ".aslr", corpus, plain);

@@ -48,7 +48,8 @@ inline std::vector<Shape> shapes_for(const std::string& prog, const std::string&
 
 // The programs that also run under the stack limits of live_verify.sh.
 inline const std::vector<std::string>& stack_limit_programs() {
-  static const std::vector<std::string> p = {"pie", "nopie", "static", "static-pie", "tiny"};
+  static const std::vector<std::string> p = {"pie",   "nopie",   "static",   "static-pie",   "tiny",
+                                             "pie32", "nopie32", "static32", "static-pie32", "tiny32"};
   return p;
 }
 

@@ -8,6 +8,8 @@
 #   ops/NN-name.json           opsrun's output for each testdata/ops script
 # Variants boot a cached kernel again with extra qemu arguments:
 #   6.12-la57   the 6.12 image on a CPU with LA57 (-cpu max,+la57): 5-level paging
+# and VERSION-ia32 boots each kernel with the ia32 corpus (build/corpus32, 300 ASLR samples of
+# pie32, nopie32, static32 and static-pie32; no ops runs: opsrun is a 64-bit program).
 # Usage: tests/vm/record.sh [BUILD_DIR] [VERSION...]   (default build/, every cached kernel and
 # variant)
 # Extra vm_capture options can be given in VM_CAPTURE_ARGS (e.g. "--accel auto --aslr 20").
@@ -31,12 +33,21 @@ record() {  # VERSION IMAGE [vm_capture option...]
     --opsrun "$build/opsrun/opsrun" --ops-dir "$root/testdata/ops" "$@" ${VM_CAPTURE_ARGS:-} ||
     status=1
 }
+record_ia32() {  # VERSION IMAGE
+  rm -rf "${out:?}/$1-ia32"
+  # shellcheck disable=SC2086
+  "$build/tests/vm_capture" --agent "$build/execmap-vm-agent" --kernel "$2" \
+    --corpus "$build/corpus32" --out "$out" --version "$1-ia32" --aslr 300 \
+    ${VM_CAPTURE_ARGS:-} || status=1
+  rm -rf "${out:?}/$1-ia32/ops"
+}
 versions=("$@")
 wanted() { [ ${#versions[@]} -eq 0 ] || printf '%s\n' "${versions[@]}" | grep -qx "$1"; }
 declare -A images
 while read -r version image; do
   images[$version]=$image
   if wanted "$version"; then record "$version" "$image"; fi
+  if wanted "$version-ia32"; then record_ia32 "$version" "$image"; fi
 done < <("$root/scripts/fetch-kernels" --list)
 # VARIANT BASE-VERSION QEMU-ARGUMENTS...
 while read -r version base args; do
