@@ -289,6 +289,9 @@ KernelProfile compat_profile(const KernelProfile& native, uint32_t personality) 
   // force huge page alignment on 32 bit"), and so does __get_unmapped_area() for anonymous ones.
   p.file_thp_align = false;
   p.anon_thp_align = false;
+  // load_vdso32() -> map_vdso(&vdso_image_32, 0): never vdso_addr()'s hint above the stack,
+  // which map_vdso_randomized() gives 64-bit tasks before 6.9.
+  p.vdso_above_stack = false;
   // compat_binfmt_elf.c: elf_addr_t is u32, struct elf_phdr is Elf32_Phdr, ELF_PLATFORM is
   // COMPAT_ELF_PLATFORM ("i686"); ARCH_DLINFO is ARCH_DLINFO_IA32, which emits AT_SYSINFO
   // (__kernel_vsyscall) before the entries ARCH_DLINFO has on 64-bit.
