@@ -98,11 +98,13 @@ std::optional<uint32_t> version_ndx_high(const ExecFile& f, const std::vector<el
 
 }  // namespace
 
-DynInfo read_dyn_info(const ExecFile& f) {
+DynInfo read_dyn_info(const ExecFile& f, elf::ElfClass cls) {
   DynInfo d;
   std::vector<uint8_t> b;
+  const bool is32 = cls == elf::ElfClass::Elf32;
+  const uint64_t dyn_size = elf::dyn_size(cls), word = elf::addr_size(cls);
   // open_verify(): a file shorter than an ELF header is "file too short" (fatal).
-  if (!read_exact(f, 0, elf::kEhdrSize, &b)) {
+  if (!read_exact(f, 0, elf::ehdr_size(cls), &b)) {
     d.error = "file too short";
     return d;
   }
@@ -112,11 +114,11 @@ DynInfo read_dyn_info(const ExecFile& f) {
       d.error = "invalid ELF header";
       return d;
     }
-  d.ehdr = elf::decode_ehdr(b.data());
+  d.ehdr = elf::decode_ehdr(b.data(), cls);
   const uint8_t* id = d.ehdr.e_ident;
   // "This is not a fatal error. On architectures where 32-bit and 64-bit binaries can be run
   // this might happen." (open_verify)
-  if (id[4] != 2) {
+  if (id[4] != (is32 ? 1 : 2)) {
     d.verify = DynInfo::Verify::OtherClass;
     return d;
   }
@@ -128,7 +130,7 @@ DynInfo read_dyn_info(const ExecFile& f) {
   for (int i = 9; i < 16; ++i)
     if (id[i] != 0) { d.error = "nonzero padding in e_ident"; return d; }
   if (d.ehdr.e_version != 1) { d.error = "ELF file version does not match current one"; return d; }
-  if (d.ehdr.e_machine != elf::EM_X86_64) {
+  if (d.ehdr.e_machine != (is32 ? elf::EM_386 : elf::EM_X86_64)) {
     d.verify = DynInfo::Verify::OtherMachine;
     return d;
   }
@@ -136,16 +138,16 @@ DynInfo read_dyn_info(const ExecFile& f) {
     d.error = "only ET_DYN and ET_EXEC can be loaded";
     return d;
   }
-  if (d.ehdr.e_phentsize != elf::kPhdrSize) {
+  if (d.ehdr.e_phentsize != elf::phdr_size(cls)) {
     d.error = "ELF file's phentsize not the expected size";
     return d;
   }
   if (d.ehdr.e_phnum > kMaxPhnum ||
-      !read_exact(f, d.ehdr.e_phoff, uint64_t(d.ehdr.e_phnum) * elf::kPhdrSize, &b)) {
+      !read_exact(f, d.ehdr.e_phoff, uint64_t(d.ehdr.e_phnum) * elf::phdr_size(cls), &b)) {
     d.error = "cannot read file data";
     return d;
   }
-  d.phdrs = elf::decode_phdrs(b.data(), d.ehdr.e_phnum);
+  d.phdrs = elf::decode_phdrs(b.data(), d.ehdr.e_phnum, cls);
   d.verify = DynInfo::Verify::Ok;
 
   const elf::Phdr* dyn = nullptr;
@@ -153,10 +155,10 @@ DynInfo read_dyn_info(const ExecFile& f) {
     if (p.p_type == elf::PT_DYNAMIC) dyn = &p;
   if (!dyn) return d;
   d.has_dynamic = true;
-  d.ldnum = dyn->p_memsz / 16;
-  uint64_t count = dyn->p_filesz / 16;
+  d.ldnum = dyn->p_memsz / dyn_size;
+  uint64_t count = dyn->p_filesz / dyn_size;
   if (count > kMaxDynEntries) count = kMaxDynEntries;
-  if (!read_exact(f, dyn->p_offset, count * 16, &b)) {
+  if (!read_exact(f, dyn->p_offset, count * dyn_size, &b)) {
     d.error = "PT_DYNAMIC outside the file";
     return d;
   }
@@ -168,8 +170,10 @@ DynInfo read_dyn_info(const ExecFile& f) {
   std::optional<uint64_t> verneed, verdef;
   bool init_array = false, preinit_array = false;
   for (uint64_t i = 0; i < count; ++i) {
-    int64_t tag = int64_t(elf::read_le64(&b[size_t(i * 16)]));
-    uint64_t val = elf::read_le64(&b[size_t(i * 16 + 8)]);
+    // d_tag is a signed word (Elf32_Sword, Elf64_Sxword), d_val an unsigned one.
+    const uint8_t* e = &b[size_t(i * dyn_size)];
+    int64_t tag = is32 ? int64_t(int32_t(elf::read_le32(e))) : int64_t(elf::read_le64(e));
+    uint64_t val = elf::read_word(e + word, cls);
     if (tag == DT_NULL) break;
     // elf_get_dynamic_info keeps the last entry of each tag, DT_NEEDED are all walked.
     switch (tag) {
@@ -196,11 +200,14 @@ DynInfo read_dyn_info(const ExecFile& f) {
       case 8: d.relasz = val; break;             // DT_RELASZ
       case 23: d.jmprel = val; break;            // DT_JMPREL
       case 2: d.pltrelsz = val; break;           // DT_PLTRELSZ
+      case 17: d.rel = val; break;               // DT_REL
+      case 18: d.relsz = val; break;             // DT_RELSZ
+      case 20: d.plt_rel = val == 17; break;     // DT_PLTREL
       default: break;
     }
   }
-  d.has_init_array = init_array && init_arraysz >= 8;
-  d.has_preinit_array = preinit_array && preinit_arraysz >= 8;
+  d.has_init_array = init_array && init_arraysz >= word;
+  d.has_preinit_array = preinit_array && preinit_arraysz >= word;
   d.has_strtab = have_strtab;
   d.strtab = strtab;
   d.strsz = strsz;

@@ -49,12 +49,16 @@ struct DynInfo {
   // Raw tables for loader/dyn_symbols.h (virtual addresses; 0 when absent).
   uint64_t strtab = 0, strsz = 0, symtab = 0, hash = 0, gnu_hash = 0;
   uint64_t rela = 0, relasz = 0, jmprel = 0, pltrelsz = 0;
+  uint64_t rel = 0, relsz = 0;  // DT_REL, DT_RELSZ (i386 uses REL, not RELA)
+  bool plt_rel = false;         // DT_PLTREL is DT_REL: DT_JMPREL entries are ElfN_Rel
 };
 
 // The file offset that holds virtual address v (via the PT_LOAD that maps it from the file).
 bool vaddr_to_offset(const std::vector<elf::Phdr>& phdrs, uint64_t v, uint64_t* off);
 
-// Reads and checks one object as rtld's open_verify() and _dl_map_object_from_fd() do.
-DynInfo read_dyn_info(const ExecFile& f);
+// Reads and checks one object as rtld's open_verify() and _dl_map_object_from_fd() do, for the
+// ld.so of class cls: x86_64's ld.so (Elf64, EM_X86_64) or i386's ld-linux.so.2 (Elf32,
+// EM_386). A file of the other class is Verify::OtherClass, which rtld skips.
+DynInfo read_dyn_info(const ExecFile& f, elf::ElfClass cls = elf::ElfClass::Elf64);
 
 }  // namespace execmap::loader

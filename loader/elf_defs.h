@@ -36,9 +36,6 @@ constexpr uint64_t AT_NULL = 0, AT_IGNORE = 1, AT_EXECFD = 2, AT_PHDR = 3, AT_PH
 constexpr uint32_t SHT_NULL = 0, SHT_PROGBITS = 1, SHT_NOBITS = 8;
 constexpr uint64_t SHF_WRITE = 1, SHF_ALLOC = 2, SHF_EXECINSTR = 4, SHF_TLS = 0x400;
 
-constexpr uint64_t kEhdrSize = 64;
-constexpr uint64_t kPhdrSize = 56;
-constexpr uint64_t kShdrSize = 64;
 
 // "ET_DYN", "PT_LOAD", "AT_PHDR"; unknown values render as hex ("PT_0x6474e554").
 std::string et_name(uint16_t v);

@@ -68,21 +68,25 @@ bool parse_property_notes(const std::vector<uint8_t>& b, uint64_t align, Hardeni
 
 bool read_hardening(const ExecFile& f, Hardening* h, std::string* why) {
   std::vector<uint8_t> hdr;
-  if (!read_exact(f, 0, elf::kEhdrSize, &hdr)) {
+  elf::ElfClass cls = elf::ElfClass::Elf64;
+  // The class from e_ident (as readelf and checksec take it), then the header of that size.
+  if (!read_exact(f, 0, 16, &hdr) || !elf::class_from_ident(hdr.data(), &cls) ||
+      !read_exact(f, 0, elf::ehdr_size(cls), &hdr)) {
     *why = "no ELF header";
     return false;
   }
-  elf::Ehdr eh = elf::decode_ehdr(hdr.data());
-  if (eh.e_phentsize != elf::kPhdrSize || eh.e_phnum == 0) {
+  elf::Ehdr eh = elf::decode_ehdr(hdr.data(), cls);
+  const uint64_t phent = elf::phdr_size(cls);
+  if (eh.e_phentsize != phent || eh.e_phnum == 0) {
     *why = "no usable program header table";
     return false;
   }
   std::vector<uint8_t> table;
-  if (!read_exact(f, eh.e_phoff, uint64_t(eh.e_phnum) * elf::kPhdrSize, &table)) {
+  if (!read_exact(f, eh.e_phoff, uint64_t(eh.e_phnum) * phent, &table)) {
     *why = "program header table past the end of the file";
     return false;
   }
-  std::vector<elf::Phdr> ph = elf::decode_phdrs(table.data(), eh.e_phnum);
+  std::vector<elf::Phdr> ph = elf::decode_phdrs(table.data(), eh.e_phnum, cls);
   h->e_type = eh.e_type;
   h->pie = eh.e_type == elf::ET_DYN;
   const uint64_t page = 4096;
@@ -113,9 +117,9 @@ bool read_hardening(const ExecFile& f, Hardening* h, std::string* why) {
   // ELF and program headers or with a non-executable PT_LOAD (lld's default R / RX split
   // packs them into one file page), nor a virtual page with a non-executable PT_LOAD.
   auto overlaps = [](uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; };
-  uint64_t headers_end = elf::kEhdrSize;
+  uint64_t headers_end = elf::ehdr_size(cls);
   uint64_t ph_end;
-  if (checked_add(eh.e_phoff, uint64_t(eh.e_phnum) * elf::kPhdrSize, &ph_end))
+  if (checked_add(eh.e_phoff, uint64_t(eh.e_phnum) * phent, &ph_end))
     headers_end = std::max(headers_end, ph_end);
   bool any_x = false, separate = true;
   for (const auto& x : ph) {
@@ -136,13 +140,14 @@ bool read_hardening(const ExecFile& f, Hardening* h, std::string* why) {
 
   if (dynamic) {
     std::vector<uint8_t> dyn;
-    uint64_t size = std::min(dynamic->p_filesz, kMaxDynamic) & ~uint64_t(15);
+    const uint64_t ent = elf::dyn_size(cls), w = elf::addr_size(cls);
+    uint64_t size = std::min(dynamic->p_filesz, kMaxDynamic) / ent * ent;
     if (dynamic->p_filesz > kMaxDynamic) h->problems.push_back("PT_DYNAMIC larger than 1 MiB: read in part");
     if (!read_exact(f, dynamic->p_offset, size, &dyn)) {
       h->problems.push_back("PT_DYNAMIC lies past the end of the file");
     } else {
-      for (uint64_t o = 0; o + 16 <= dyn.size(); o += 16) {
-        uint64_t tag = elf::read_le64(&dyn[o]), val = elf::read_le64(&dyn[o + 8]);
+      for (uint64_t o = 0; o + ent <= dyn.size(); o += ent) {
+        uint64_t tag = elf::read_word(&dyn[o], cls), val = elf::read_word(&dyn[o + w], cls);
         if (tag == DT_NULL) break;
         if (tag == DT_BIND_NOW) h->bind_now = true;
         if (tag == DT_FLAGS && (val & DF_BIND_NOW)) h->bind_now = true;

@@ -25,29 +25,32 @@ bool read_exact(const ExecFile& f, uint64_t off, uint64_t len, std::vector<uint8
 
 std::vector<Section> read_alloc_sections(const ExecFile& f, std::string* why) {
   std::vector<uint8_t> hdr;
-  if (!read_exact(f, 0, elf::kEhdrSize, &hdr)) {
+  elf::ElfClass cls = elf::ElfClass::Elf64;
+  if (!read_exact(f, 0, 16, &hdr) || !elf::class_from_ident(hdr.data(), &cls) ||
+      !read_exact(f, 0, elf::ehdr_size(cls), &hdr)) {
     *why = "no ELF header";
     return {};
   }
-  elf::Ehdr eh = elf::decode_ehdr(hdr.data());
+  elf::Ehdr eh = elf::decode_ehdr(hdr.data(), cls);
+  const uint64_t shent = elf::shdr_size(cls);
   if (eh.e_shoff == 0) {
     *why = "no section header table";
     return {};
   }
-  if (eh.e_shentsize != elf::kShdrSize) {
-    *why = "e_shentsize is not 64";
+  if (eh.e_shentsize != shent) {
+    *why = "e_shentsize is not " + std::to_string(shent);
     return {};
   }
   std::vector<uint8_t> first;
-  if (!read_exact(f, eh.e_shoff, elf::kShdrSize, &first)) {
+  if (!read_exact(f, eh.e_shoff, shent, &first)) {
     *why = "section header table past the end of the file";
     return {};
   }
-  elf::Shdr s0 = elf::decode_shdr(first.data());
+  elf::Shdr s0 = elf::decode_shdr(first.data(), cls);
   uint64_t shnum = eh.e_shnum ? eh.e_shnum : s0.sh_size;  // extended numbering
   uint64_t shstrndx = eh.e_shstrndx == 0xffff ? s0.sh_link : eh.e_shstrndx;
   uint64_t bytes;
-  if (shnum == 0 || shnum > kMaxSections || !checked_mul(shnum, elf::kShdrSize, &bytes)) {
+  if (shnum == 0 || shnum > kMaxSections || !checked_mul(shnum, shent, &bytes)) {
     *why = "implausible section count";
     return {};
   }
@@ -58,7 +61,7 @@ std::vector<Section> read_alloc_sections(const ExecFile& f, std::string* why) {
   }
   std::vector<elf::Shdr> sh;
   sh.reserve(shnum);
-  for (uint64_t i = 0; i < shnum; ++i) sh.push_back(elf::decode_shdr(table.data() + i * elf::kShdrSize));
+  for (uint64_t i = 0; i < shnum; ++i) sh.push_back(elf::decode_shdr(table.data() + i * shent, cls));
   std::vector<uint8_t> strtab;
   if (shstrndx < shnum && sh[shstrndx].sh_size <= kMaxStrtab)
     if (!read_exact(f, sh[shstrndx].sh_offset, sh[shstrndx].sh_size, &strtab)) strtab.clear();

@@ -32,6 +32,13 @@ void set_error(ExecResult* r, ExecError::Kind kind, const std::string& message,
 std::shared_ptr<const Resolution> Pipeline::resolve(const ExecResult& r,
                                                     const ExecRequest& req) const {
   auto out = std::make_shared<Resolution>();
+  if (r.profile.compat) {
+    // An ia32 program gets i386 ld.so (ld-linux.so.2): its own search directories (/lib32),
+    // cache entries and hwcaps, which the resolution does not model yet.
+    out->error = req.filename + ": an ia32 program: ld.so's resolution models the x86_64 "
+                 "ld.so only (i386 ld-linux.so.2 is not modelled)";
+    return out;
+  }
   if (!rtld_) {
     out->error = "the start stage needs ld.so's files and values, and none were given";
     return out;
