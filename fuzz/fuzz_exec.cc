@@ -14,7 +14,8 @@
 //                      (0: 6.18, 1: 5.10, 2: 6.1, 3: 6.12), so the pre-6.7 bss code is fuzzed
 //   u8  seed
 //   exe bytes (min(exe_len, rest)), then the interpreter bytes (the rest).
-// Whatever path the executable's PT_INTERP names resolves to the interpreter blob.
+// Whatever path the executable's PT_INTERP names resolves to the interpreter blob. The target
+// kernel runs ia32 programs, so an EM_386 executable takes the compat loader's ELF32 path.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -27,6 +28,7 @@
 #include "memfs.h"
 #include "loader/dyn_info.h"
 #include "loader/dyn_symbols.h"
+#include "loader/hardening.h"
 #include "loader/lib_files.h"
 #include "sim/exec.h"
 #include "sim/profile.h"
@@ -150,9 +152,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The start stage: ld.so's readers on both blobs, then resolution and the replay.
   for (const auto& blob : {&exe, &interp}) {
     MemFile f(*blob, execmap::loader::FileIdentity{0xfe, 0, 8, "/blob"});
-    execmap::loader::DynInfo d = execmap::loader::read_dyn_info(f);
-    execmap::loader::SymbolFacts s = execmap::loader::read_symbol_facts(f, d);
-    sink += d.error + std::to_string(s.unique_defined.size() + s.referenced.size());
+    // As x86_64's ld.so and as i386's ld-linux.so.2 read it (ELF64 and ELF32 readers).
+    for (auto cls : {execmap::elf::ElfClass::Elf64, execmap::elf::ElfClass::Elf32}) {
+      execmap::loader::DynInfo d = execmap::loader::read_dyn_info(f, cls);
+      execmap::loader::SymbolFacts s = execmap::loader::read_symbol_facts(f, d);
+      sink += d.error + std::to_string(s.unique_defined.size() + s.referenced.size());
+    }
+    execmap::loader::Hardening h;
+    std::string why;
+    if (execmap::loader::read_hardening(f, &h, &why)) sink += h.relro;
+    sink += why;
   }
   if (r.ok() && r.objects.size() > 1) {
     FuzzLibs libs((options & 32) ? interp : exe);

@@ -41,7 +41,7 @@ build=$(cd "$build" && pwd)
 fuzzer=$build/fuzz/fuzz_exec
 [ -x "$fuzzer" ] || { echo "run_fuzz.sh: no $fuzzer (configure with -DEXECMAP_FUZZ=ON)"; exit 1; }
 
-# Seeds: u32 exe_len, exe_pad, interp_pad, options, seed, then the executable (its first
+# Seeds (64-bit and ia32 programs): u32 exe_len, exe_pad, interp_pad, options, seed, then the executable (its first
 # 4 KiB: the headers, program headers and PT_INTERP string live there) and the interpreter.
 # Small inputs keep the rate high (libFuzzer's own cost grows with the input size).
 seeds=$build/fuzz-seeds
@@ -49,6 +49,7 @@ corpus=$build/fuzz-corpus
 artifacts=$build/fuzz-artifacts
 mkdir -p "$seeds" "$corpus" "$artifacts"
 ldso=/lib64/ld-linux-x86-64.so.2
+ldso32=/lib/ld-linux.so.2
 cap=4096
 le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 24) & 255)))"; }
 seed_one() {  # name exe [interp] [options]
@@ -63,7 +64,8 @@ seed_one() {  # name exe [interp] [options]
   } >"$seeds/$name"
 }
 progs=()
-for d in "$src/testdata/golden/bin" "$build/corpus" "$src/build/corpus" "${EXECMAP_CORPUS_DIR:-/nonexistent}"; do
+for d in "$src/testdata/golden/bin" "$build/corpus" "$src/build/corpus" "${EXECMAP_CORPUS_DIR:-/nonexistent}" \
+         "$build/corpus32" "$src/build/corpus32"; do
   [ -d "$d" ] || continue
   for p in "$d"/*; do
     [ -f "$p" ] && head -c 4 "$p" | grep -q "ELF" && progs+=("$p")
@@ -73,11 +75,15 @@ i=0
 for p in "${progs[@]}"; do
   i=$((i + 1))
   b=$(basename "$p")
+  # ELF32 (ia32) programs get i386's ld-linux.so.2 as the interpreter blob (libc6-i386).
+  l=$ldso
+  [ "$(head -c 5 "$p" | tail -c 1 | od -An -tu1 | tr -d ' ')" = 1 ] && l=$ldso32
   seed_one "$i-$b" "$p"
-  [ -f "$ldso" ] && seed_one "$i-$b+ld.so" "$p" "$ldso"
-  seed_one "$i-$b-aslr" "$p" "$ldso" 1
+  [ -f "$l" ] && seed_one "$i-$b+ld.so" "$p" "$l"
+  seed_one "$i-$b-aslr" "$p" "$l" 1
 done
 [ -f "$ldso" ] && seed_one "ld.so-direct" "$ldso"
+[ -f "$ldso32" ] && seed_one "ld.so32-direct" "$ldso32"
 for f in "$here"/seeds/*; do [ -f "$f" ] && cp "$f" "$seeds/"; done
 
 dirs=("$corpus" "$seeds")
