@@ -403,8 +403,17 @@ class ExecSim {
 
   bool read_phdrs() {
     std::string why;
-    if (!load_phdrs(*file_, ehdr_, &phdrs_, &why))
+    if (!load_phdrs(*file_, ehdr_, &phdrs_, &why)) {
+      // An x32 program (ELFCLASS32, EM_X86_64) fails binfmt_elf's ELF64 reading here, and
+      // compat_binfmt_elf takes it only with x32 support on: not in this machine's kernel (no
+      // CONFIG_X86_X32_ABI), nor in Debian's, which build it disabled (CONFIG_X86_X32_DISABLED;
+      // measured ENOEXEC on 5.10, 6.1, 6.12 and 7.2).
+      if (ehdr_.e_ident[4] == 1 && ehdr_.e_machine == elf::EM_X86_64)
+        return fail_errno(ENOEXEC, "compat_elf_check_arch",
+                          "an x32 program (ELFCLASS32, EM_X86_64): the 64-bit loader reads it "
+                          "as ELF64 (" + why + ") and x32 support is off in this kernel");
       return fail_errno(ENOEXEC, "load_elf_phdrs", why);
+    }
     record("load_elf_phdrs", "load_elf_phdrs",
            {"read " + std::to_string(phdrs_.size()) + " program headers at " + hex(ehdr_.e_phoff)});
     return true;

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Runs one ia32 corpus program. A kernel that cannot run ia32 programs (no CONFIG_IA32_EMULATION,
-# or ia32_emulation=0 on its command line) refuses it with ENOEXEC; then the test is SKIPPED
-# (exit 77), since only a kernel that runs it can say whether it works.
+# Runs one ia32 (or x32) corpus program. A kernel that cannot run ia32 programs (no
+# CONFIG_IA32_EMULATION, or ia32_emulation=0 on its command line) or x32 ones (no enabled
+# CONFIG_X86_X32_ABI) refuses it with ENOEXEC; then the test is SKIPPED (exit 77), since only a
+# kernel that runs it can say whether it works.
 prog=$1
-if ! head -c 20 "$prog" | od -An -tx1 | tr -d ' \n' | grep -q '^7f454c46010101.*0300$'; then
-  echo "run_ia32.sh: $prog is not an ELF32 i386 file" >&2
+if ! head -c 20 "$prog" | od -An -tx1 | tr -d ' \n' | grep -qE '^7f454c46010101.*(0300|3e00)$'; then
+  echo "run_ia32.sh: $prog is not an ELF32 i386 or x32 file" >&2
   exit 1
 fi
 "$prog"

@@ -11,6 +11,10 @@ _start:
         movl    $1, %eax        /* __NR_exit (i386) */
         xorl    %ebx, %ebx      /* status 0 */
         int     $0x80
+#elif defined(__ILP32__)
+        movl    $0x4000003c, %eax  /* __X32_SYSCALL_BIT | __NR_exit */
+        xorl    %edi, %edi
+        syscall
 #else
         movl    $60, %eax       /* __NR_exit */
         xorl    %edi, %edi      /* status 0 */
