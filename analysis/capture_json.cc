@@ -70,6 +70,9 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
             {"env_start", hex(c.mm.env_start)}, {"env_end", hex(c.mm.env_end)}}},
           {"auxv", auxv}};
   if (c.compat) j["compat"] = true;  // an ia32 tracee; absent (false) for a 64-bit one
+  // The caller's personality flags besides ADDR_NO_RANDOMIZE (setarch -L, -3, -X, -Z...);
+  // absent when none.
+  if (req.personality) j["personality"] = req.personality;
   return j;
 }
 

@@ -51,7 +51,11 @@ bool verify_in_vm(live::VmConfig cfg, const std::vector<VmVerifyCase>& cases,
     CwdFileSystem fs(c.cwd);
     live::HostRtld rtld;
     sim::Pipeline host(fs, &rtld);
-    sim::ExecResult r = host.predict(c.request);
+    // Which files the guest needs does not depend on whether this machine's kernel runs ia32
+    // programs (this one may not; Debian's do): predict them with ia32 on.
+    sim::ExecRequest files_req = c.request;
+    files_req.profile.ia32.enabled = true;
+    sim::ExecResult r = host.predict(files_req);
     const bool at_start = c.request.stage == sim::Stage::start;
     std::shared_ptr<const sim::Resolution> res;
     if (at_start && r.ok() && r.objects.size() > 1) res = host.resolve(r, c.request);

@@ -114,11 +114,6 @@ int run_verify_vm(const VerifyOptions& o) {
     return fail("--vm reads the kernel's options from the VM; drop --kernel-config", kExitUsage);
   if (o.exec.profile != "host")
     return fail("--vm uses the VM's own values; drop --profile " + o.exec.profile, kExitUsage);
-  // The VM agent sets only ADDR_NO_RANDOMIZE in the guest (live/vm_agent.cc).
-  if (!o.exec.personality.empty())
-    return fail("--vm does not set a personality in the guest yet; drop --personality, or "
-                "verify it on this kernel without --vm",
-                kExitUsage);
   sim::ExecRequest req;
   int rc = 0;
   if (!build_exact_request(o.exec, "verify", &req, &rc)) return rc;

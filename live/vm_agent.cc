@@ -242,6 +242,7 @@ VmFacts gather_facts(double started) {
        {"/proc/version", "/proc/cmdline", "/proc/sys/vm/mmap_min_addr",
         "/proc/sys/kernel/randomize_va_space", "/proc/sys/vm/overcommit_memory",
         "/proc/sys/vm/max_map_count", "/proc/sys/vm/legacy_va_layout",
+        "/proc/sys/vm/mmap_rnd_bits", "/proc/sys/vm/mmap_rnd_compat_bits",
         "/sys/kernel/mm/transparent_hugepage/enabled",
         "/sys/kernel/mm/transparent_hugepage/shmem_enabled", "/proc/sys/kernel/pid_max"}) {
     std::string text;
@@ -352,6 +353,7 @@ void run_program_case(const VmCase& c, uint32_t index, Channel* out) {
       if (::chdir(dir.c_str()) != 0) fail(3);
       unsigned long persona = PER_LINUX;
       if (c.request.disable_aslr) persona |= ADDR_NO_RANDOMIZE;
+      persona |= c.request.personality;
       if (::personality(persona) < 0) fail(4);
       if (c.request.stack_limit) {
         rlimit lim{};

@@ -97,6 +97,12 @@ bool vm_target_from_facts(const VmFacts& f, VmTarget* out, std::string* err) {
   sysctl(f, "/proc/sys/vm/mmap_min_addr", &h.mmap_min_addr);
   sysctl(f, "/proc/sys/kernel/randomize_va_space", &h.randomize_va_space);
   sysctl(f, "/proc/sys/vm/overcommit_memory", &h.overcommit_memory);
+  sysctl(f, "/proc/sys/vm/legacy_va_layout", &h.legacy_va_layout);
+  sysctl(f, "/proc/sys/vm/mmap_rnd_bits", &h.mmap_rnd_bits);
+  sysctl(f, "/proc/sys/vm/mmap_rnd_compat_bits", &h.mmap_rnd_compat_bits);
+  // The agent is PID 1, root in the initial user namespace: every capability, CAP_SYS_RAWIO
+  // (MMAP_PAGE_ZERO below mmap_min_addr) included.
+  h.cap_sys_rawio = h.euid == 0 ? 1 : 0;
   h.commit_limit_pages = 0;  // the guest's memory is not the host's: no commit limit applied
   if (f.stack_rlimit_cur) h.stack_rlimit = f.stack_rlimit_cur;
   *out = t;

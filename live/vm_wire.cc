@@ -66,6 +66,7 @@ void encode_request(WireWriter& w, const CaptureRequest& r) {
   w.u64(r.stack_limit.value_or(0));
   w.u32(r.timeout_ms);
   w.u8(r.stop_at_entry ? 1 : 0);
+  w.u32(static_cast<uint32_t>(r.personality));
 }
 
 void decode_request(WireReader& r, CaptureRequest* q) {
@@ -78,6 +79,7 @@ void decode_request(WireReader& r, CaptureRequest* q) {
   q->stack_limit = has_limit ? std::optional<uint64_t>(limit) : std::nullopt;
   q->timeout_ms = r.u32();
   q->stop_at_entry = r.u8() != 0;
+  q->personality = r.u32();
 }
 
 void encode_pairs(WireWriter& w, const std::vector<std::pair<uint64_t, uint64_t>>& v) {

@@ -21,7 +21,8 @@ struct VmCase {
   };
   Kind kind = Kind::Capture;
   std::string id;          // the caller's label, echoed in each result
-  CaptureRequest request;  // Run uses path, argv, envp, disable_aslr, stack_limit, timeout_ms
+  CaptureRequest request;  // Run uses path, argv, envp, disable_aslr, personality, stack_limit,
+                           // timeout_ms
   std::string cwd;         // chdir() here first ("" = /); must exist in the initramfs
   uint32_t repeat = 1;     // Capture: number of captures of the same request
 };
