@@ -237,6 +237,14 @@ Facts read_facts(const std::string& dir) {
   h.mmap_min_addr = j.at("mmap_min_addr");
   h.randomize_va_space = j.at("randomize_va_space");
   h.overcommit_memory = j.at("overcommit_memory");
+  h.legacy_va_layout = j.value("legacy_va_layout", 0u);
+  // Recorded since the ia32 goldens; before, the Debian defaults (28, 8) held.
+  if (j.contains("mmap_rnd_bits") && j["mmap_rnd_bits"].is_number())
+    h.mmap_rnd_bits = j["mmap_rnd_bits"];
+  if (j.contains("mmap_rnd_compat_bits") && j["mmap_rnd_compat_bits"].is_number())
+    h.mmap_rnd_compat_bits = j["mmap_rnd_compat_bits"];
+  // The agent is PID 1, root with every capability: MMAP_PAGE_ZERO maps page 0.
+  h.cap_sys_rawio = h.euid == 0 ? 1 : 0;
   h.commit_limit_pages = 0;
   out.ldso_diagnostics = j.value("ldso_diagnostics", std::string());
   const auto& sl = j.at("stack_rlimit").at("cur");
@@ -256,6 +264,7 @@ sim::ExecRequest request_of(const nlohmann::json& j, const Facts& facts) {
   const auto& sl = j.at("stack_limit");
   req.host.stack_rlimit = sl.is_string() ? sim::kRlimInfinity : sl.get<uint64_t>();
   req.randomize = !j.value("disable_aslr", true);
+  req.personality = j.value("personality", 0u);
   return req;
 }
 

@@ -136,6 +136,7 @@ json capture_json(const VmCase& c, const execmap::live::VmCaptureResult& r, cons
   req.filename = c.request.path;
   req.argv = c.request.argv;
   req.envp = c.request.envp;
+  req.personality = static_cast<uint32_t>(c.request.personality);
   req.profile = execmap::sim::default_profile();
   req.host.stack_rlimit = r.stack_rlimit;  // ~0 is kRlimInfinity on both sides
   json j = execmap::analysis::capture_to_json(req, r.capture);
@@ -217,6 +218,8 @@ json facts_json(const execmap::live::VmReport& rep, const Options& o, const std:
       {"overcommit_memory", num(file("/proc/sys/vm/overcommit_memory"))},
       {"max_map_count", num(file("/proc/sys/vm/max_map_count"))},
       {"legacy_va_layout", num(file("/proc/sys/vm/legacy_va_layout"))},
+      {"mmap_rnd_bits", num(file("/proc/sys/vm/mmap_rnd_bits"))},
+      {"mmap_rnd_compat_bits", num(file("/proc/sys/vm/mmap_rnd_compat_bits"))},
       {"thp_enabled", file("/sys/kernel/mm/transparent_hugepage/enabled")},
       {"thp_shmem_enabled", file("/sys/kernel/mm/transparent_hugepage/shmem_enabled")},
       {"cpu_flags", flags},
@@ -289,6 +292,8 @@ int main(int argc, char** argv) {
   const std::set<std::string> aslr_programs = {"pie",      "nopie",        "static",
                                                "static-pie", "align2m-static-pie", "pie32",
                                                "nopie32",  "static32",     "static-pie32"};
+  const std::set<std::string> personality_programs = {"pie32", "nopie32", "static32",
+                                                      "static-pie32", "tiny-nognustack32"};
   for (const std::string& p : programs) {
     files.insert(corpus + "/" + p);
     const bool dynamic = !pt_interp(corpus + "/" + p).empty();
@@ -316,6 +321,28 @@ int main(int argc, char** argv) {
       if (interp != "/lib64/ld-linux-x86-64.so.2") {
         files.insert(interp);
         files.insert("/usr/lib32/libc.so.6");
+      }
+    }
+    // The personalities setarch sets (include/uapi/linux/personality.h), for the ia32 programs:
+    // the legacy layout, the 3 GiB limit (alone, with the legacy layout and with an unlimited
+    // stack), READ_IMPLIES_EXEC, ADDR_LIMIT_32BIT and MMAP_PAGE_ZERO (PID 1 is root, so page 0
+    // is mapped below mmap_min_addr).
+    if (personality_programs.count(p)) {
+      struct Persona {
+        const char* name;
+        unsigned long flags;
+        bool unlimited;
+      };
+      for (const Persona& q : {Persona{"per-L", 0x0200000, false}, Persona{"per-3", 0x8000000, false},
+                               Persona{"per-L3", 0x8200000, false},
+                               Persona{"per-3-unlimited", 0x8000000, true},
+                               Persona{"per-L-unlimited", 0x0200000, true},
+                               Persona{"per-X", 0x0400000, false}, Persona{"per-B", 0x0800000, false},
+                               Persona{"per-Z", 0x0100000, false}}) {
+        VmCase c = capture_case(p + "." + q.name, corpus, plain);
+        c.request.personality = q.flags;
+        if (q.unlimited) c.request.stack_limit = ~uint64_t{0};
+        cases.push_back(c);
       }
     }
     if (aslr_programs.count(p) && o.aslr_samples > 0) {

@@ -2,8 +2,11 @@
 // program under every argv/env shape of tests/live_verify.sh, the stack limits unlimited, 1 GiB
 // and 64 KiB, and --stage start for the dynamic programs, through analysis::verify_in_vm (the
 // code behind `execmap verify --vm`). Every case must be exact (dev and inode aside; at the
-// entry point [heap] lines aside). Prints the count per kernel.
-// Usage: vm_verify_kernels AGENT CORPUS_DIR [--la57 IMAGE] IMAGE...   (exit 77: skipped)
+// entry point [heap] lines aside). The ia32 corpus (a second CORPUS_DIR after a colon) gets the
+// same exec cases, no start stage (i386 ld.so is not modelled) and, for five programs, the
+// setarch personalities. Prints the count per kernel.
+// Usage: vm_verify_kernels AGENT CORPUS_DIR[:CORPUS32_DIR] [--la57 IMAGE] IMAGE...
+// (exit 77: skipped)
 #include <unistd.h>
 
 #include <cstdio>
@@ -56,9 +59,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string agent = argv[1];
-  char* real = ::realpath(argv[2], nullptr);
-  const std::string corpus = real ? real : argv[2];
-  std::free(real);
+  std::vector<std::string> corpora;
+  {
+    std::string list = argv[2];
+    for (size_t at = 0; at <= list.size();) {
+      size_t colon = list.find(':', at);
+      if (colon == std::string::npos) colon = list.size();
+      std::string d = list.substr(at, colon - at);
+      if (!d.empty()) {
+        char* real = ::realpath(d.c_str(), nullptr);
+        corpora.push_back(real ? real : d);
+        std::free(real);
+      }
+      at = colon + 1;
+    }
+  }
   struct Boot {
     std::string image;
     bool la57 = false;
@@ -76,6 +91,8 @@ int main(int argc, char** argv) {
     std::printf("SKIPPED: no kernel image cached; run scripts/fetch-kernels first\n");
     return 77;
   }
+  std::vector<analysis::VmVerifyCase> cases;
+  for (const std::string& corpus : corpora) {
   std::vector<std::string> programs;
   {
     std::ifstream m(corpus + "/MANIFEST");
@@ -86,8 +103,7 @@ int main(int argc, char** argv) {
     std::printf("FAIL: no programs in %s/MANIFEST\n", corpus.c_str());
     return 1;
   }
-
-  std::vector<analysis::VmVerifyCase> cases;
+  const bool ia32 = corpus.size() > 9 && corpus.compare(corpus.size() - 9, 9, "/corpus32") == 0;
   for (const std::string& p : programs) {
     std::vector<testing::Shape> shapes = testing::shapes_for(p, corpus);
     for (const testing::Shape& s : shapes)
@@ -98,8 +114,19 @@ int main(int argc, char** argv) {
       cases.push_back(make_case(p + ".stack-1g", corpus, shapes[0], 1ull << 30, false));
       cases.push_back(make_case(p + ".stack-64k", corpus, shapes[0], 64ull << 10, false));
     }
-    if (dynamic(corpus + "/" + p))
+    if (!ia32 && dynamic(corpus + "/" + p))
       cases.push_back(make_case(p + ".start", corpus, shapes[0], 8ull << 20, true));
+    if (ia32 && (p == "pie32" || p == "nopie32" || p == "static32" || p == "static-pie32" ||
+                 p == "tiny-nognustack32")) {
+      // setarch -L, -3, -L3, -X, -B, -Z (include/uapi/linux/personality.h).
+      for (uint32_t flags : {0x0200000u, 0x8000000u, 0x8200000u, 0x0400000u, 0x0800000u, 0x0100000u}) {
+        analysis::VmVerifyCase c = make_case(p + ".personality-" + std::to_string(flags), corpus,
+                                             shapes[0], 8ull << 20, false);
+        c.request.personality = flags;
+        cases.push_back(c);
+      }
+    }
+  }
   }
 
   int failures = 0;

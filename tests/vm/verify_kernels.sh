@@ -2,7 +2,7 @@
 # vm.verify_kernels: `verify --vm` on the corpus, one boot per kernel cached by
 # scripts/fetch-kernels, plus one 5-level-paging boot (-cpu max,+la57) of 6.12 when cached.
 # Exit 77 (ctest: skipped) without qemu or without any kernel.
-# Usage: verify_kernels.sh VM_VERIFY_KERNELS AGENT CORPUS_DIR
+# Usage: verify_kernels.sh VM_VERIFY_KERNELS AGENT CORPUS_DIR[:CORPUS32_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 tool=$1 agent=$2 corpus=$3
