@@ -150,10 +150,14 @@ std::string render_entropy_text(const sim::ExecRequest& req, const sim::EntropyR
   std::string out;
   char buf[320];
   const auto& h = req.host;
+  // An ia32 program draws with vm.mmap_rnd_compat_bits (arch_rnd(mmap32_rnd_bits)).
+  const bool compat = m.base.profile.compat;
   std::snprintf(buf, sizeof buf,
-                "%s: ASLR %s (randomize_va_space %llu, mmap_rnd_bits %llu), stack rlimit %s\n",
+                "%s: ASLR %s (randomize_va_space %llu, %s %llu), stack rlimit %s\n",
                 req.filename.c_str(), req.randomize ? "on" : "off",
-                (unsigned long long)h.randomize_va_space, (unsigned long long)h.mmap_rnd_bits,
+                (unsigned long long)h.randomize_va_space,
+                compat ? "mmap_rnd_compat_bits" : "mmap_rnd_bits",
+                (unsigned long long)(compat ? h.mmap_rnd_compat_bits : h.mmap_rnd_bits),
                 h.stack_rlimit == sim::kRlimInfinity ? "unlimited" : human_size(h.stack_rlimit).c_str());
   out += buf;
   // The REGION column fits the longest name ("lib libselinux.so.1" with --stage start).

@@ -33,8 +33,12 @@ int run_kernels(const KernelsOptions& o) {
       for (uint64_t t : p.auxv_order) auxv.push_back(t);
       kernels.push_back({{"version", v.str()},
                          {"arch", "x86_64"},
-                         {"default_config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging}}},
+                         {"default_config", {{"vsyscall", p.vsyscall_mode}, {"paging", p.paging},
+                                             {"ia32", p.ia32.enabled ? "on" : "off"}}},
                          {"vdso_block", vdso},
+                         // The 32-bit vdso of an ia32 task (vdso_image_32) and AT_SYSINFO.
+                         {"ia32", {{"vdso_size", hex(p.ia32.vdso_size)},
+                                   {"sysinfo_offset", hex(p.ia32.sysinfo_offset)}}},
                          {"auxv_order", auxv}});
     }
     nlohmann::json rows = nlohmann::json::array();

@@ -5,6 +5,7 @@
 
 #include "cli/options.h"
 #include "cli/render.h"
+#include "util/format.h"
 
 namespace execmap::cli {
 
@@ -78,7 +79,13 @@ std::vector<UserRow> user_rows(const sim::ExecResult& r, const sim::SpaceLayout&
     rows.push_back(row);
     cur = v.end;
   }
-  if (s.default_map_window < s.task_size_max) {
+  if (r.profile.compat && r.profile.task_size < s.task_size_max) {
+    // An ia32 task: nothing is mapped at or above its TASK_SIZE (IA32_PAGE_OFFSET).
+    hole(cur, r.profile.task_size, "unmapped");
+    hole(std::max(cur, r.profile.task_size), s.task_size_max,
+         "never mapped for an ia32 task: above its TASK_SIZE (IA32_PAGE_OFFSET " +
+             util::hex(r.profile.task_size) + ")");
+  } else if (s.default_map_window < s.task_size_max) {
     hole(cur, s.default_map_window, "unmapped");
     hole(std::max(cur, s.default_map_window), s.task_size_max,
          "above DEFAULT_MAP_WINDOW (47 bits): mapped only for an mmap() hint above it");

@@ -4,6 +4,7 @@
 set -u
 execmap=$1
 corpus=$2
+corpus32=${3:-}
 fail=0
 check() {  # description, then a command that must succeed
   local what=$1; shift
@@ -54,5 +55,20 @@ check "table names the target" grep -q "^target: linux-6.1-x86_64 (vsyscall=xonl
 check "bad --kernel-config: exit 2" test $rc -eq 2
 "$execmap" layout --kernel-config paging=3 -i ./pie > "$tmp/o" 2> "$tmp/e"; rc=$?
 check "paging=3: exit 2" test $rc -eq 2
+# ia32=on|off: an ia32 program runs or gets the compat loader's ENOEXEC.
+if [ -n "${corpus32:-}" ] && [ -x "$corpus32/pie32" ]; then
+  "$execmap" layout --kernel 6.12 --kernel-config ia32=on --format json -i "$corpus32/pie32" > "$tmp/o" 2> "$tmp/e"; rc=$?
+  check "ia32=on: pie32 runs" test $rc -eq 0
+  check "ia32=on: the target says abi ia32 and config ia32 on" \
+    python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["target"]; sys.exit(not (t["abi"]=="ia32" and t["config"]["ia32"]=="on"))' "$tmp/o"
+  check "ia32=on: PIE at COMPAT_ELF_ET_DYN_BASE" grep -q '"load_bias": "0x56555000"' "$tmp/o"
+  "$execmap" layout --kernel 6.12 --kernel-config ia32=off -i "$corpus32/pie32" > "$tmp/o" 2> "$tmp/e"; rc=$?
+  check "ia32=off: exit 3" test $rc -eq 3
+  check "ia32=off: ENOEXEC from compat_elf_check_arch" grep -q "ENOEXEC.*compat_elf_check_arch" "$tmp/e"
+  "$execmap" layout --kernel-config ia32=maybe -i ./pie > "$tmp/o" 2> "$tmp/e"; rc=$?
+  check "ia32=maybe: exit 2" test $rc -eq 2
+  "$execmap" kernels --format json > "$tmp/k.json"
+  check "kernels json has the ia32 vdso" grep -q '"sysinfo_offset": "0x1e70"' "$tmp/k.json"
+fi
 [ $fail -eq 0 ] && echo "cli.kernels: all checks passed"
 exit $fail
