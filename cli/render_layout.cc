@@ -115,12 +115,14 @@ std::string render_table(const sim::ExecResult& r,
     out += "script: " + sp.script + " runs #!" + sp.interpreter +
            (sp.has_argument ? " " + sp.argument : std::string()) + "\n";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%-14s %-14s %10s %-4s %-14s %s\n", "START", "END", "SIZE",
+  // Addresses as wide as the task's: 14 hex digits cover 5-level paging, 8 an ia32 task.
+  const int aw = r.profile.compat ? 8 : 14;
+  std::snprintf(buf, sizeof buf, "%-*s %-*s %10s %-4s %-14s %s\n", aw, "START", aw, "END", "SIZE",
                 "PERM", "ROLE", "CONTENTS");
   out += buf;
   auto row = [&](uint64_t s, uint64_t e, const std::string& perms, const std::string& role,
                  const std::string& what) {
-    std::snprintf(buf, sizeof buf, "%014llx %014llx %10s %-4s %-14s ", (unsigned long long)s,
+    std::snprintf(buf, sizeof buf, "%0*llx %0*llx %10s %-4s %-14s ", aw, (unsigned long long)s, aw,
                   (unsigned long long)e, human_size(e - s).c_str(), perms.substr(0, 3).c_str(),
                   role.c_str());
     out += buf;
