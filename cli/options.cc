@@ -376,6 +376,9 @@ bool build_request(const ExecOptions& o, sim::ExecRequest* req, std::string* err
     std::string note;
     live::probe_host(&probe, &note);
     req->host = probe.host;
+    // Whether this kernel runs ia32 programs takes a real execve() to learn: only when the
+    // program may be one.
+    if (live::may_be_ia32(req->filename)) probe.config.ia32 = live::probe_ia32_exec();
     if (!resolve_target(o.kernel, o.kernel_config, &probe.release, &probe.config, &key,
                         &warnings, err))
       return false;

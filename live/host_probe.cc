@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -66,6 +67,20 @@ std::vector<uint8_t> tiny_ia32_program() {
 }
 
 }  // namespace
+
+bool may_be_ia32(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  uint8_t b[20] = {};
+  ssize_t n = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::pread(fd, b, sizeof b, 0);
+  ::close(fd);
+  if (n >= 2 && b[0] == '#' && b[1] == '!') return true;
+  const unsigned machine = unsigned(b[18]) | unsigned(b[19]) << 8;
+  return n == ssize_t(sizeof b) && std::memcmp(b, "\x7f" "ELF", 4) == 0 &&
+         (machine == 3 || machine == 6);
+}
 
 bool probe_ia32_exec() {
   static const bool result = [] {
@@ -198,10 +213,8 @@ bool probe_host(HostProbe* out, std::string* note) {
     h.mmap_rnd_bits = std::stoull(v);
   if (read_file("/proc/sys/vm/mmap_rnd_compat_bits", &v) && !v.empty())
     h.mmap_rnd_compat_bits = std::stoull(v);
-  // Whether this kernel runs ia32 programs: CONFIG_IA32_EMULATION and ia32_enabled() are not
-  // readable from user space (a kernel may be built with it and still refuse, as under a
-  // hypervisor without 32-bit user mode), so one real execve() of a minimal ia32 program answers.
-  out->config.ia32 = probe_ia32_exec();
+  // Whether this kernel runs ia32 programs is left to probe_ia32_exec(), which the caller asks
+  // only for a program that may be one (may_be_ia32()): it costs a fork and an execve.
   if (read_file("/proc/sys/vm/legacy_va_layout", &v) && !v.empty())
     h.legacy_va_layout = std::strtoull(v.c_str(), nullptr, 10);
   if (read_file("/proc/sys/kernel/randomize_va_space", &v) && !v.empty())

@@ -21,7 +21,12 @@ struct HostProbe {
 bool probe_host(HostProbe* out, std::string* note);
 
 // True when this kernel runs an ia32 program: one execve() of a minimal EM_386 file in a child
-// (cached for the process). ENOEXEC means ia32 emulation is off or absent.
+// (cached for the process). ENOEXEC means ia32 emulation is off or absent. It costs a fork and
+// an execve, so callers ask only when may_be_ia32() says the program may need the answer.
 bool probe_ia32_exec();
+
+// Whether the regular file at path is an ia32 ELF (EM_386, EM_486) or a #! script, whose
+// interpreter may be one: its first bytes, read without blocking. False for anything else.
+bool may_be_ia32(const std::string& path);
 
 }  // namespace execmap::live
