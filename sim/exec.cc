@@ -621,6 +621,7 @@ class ExecSim {
     v.pgoff = vm_start;
     r_.mm_vmas.map(v);
     stack_vma_start_ = vm_start;
+    stack_vma_end_ = vm_end;
     r_.exec_stack = stack_x;
     r_.mm.start_stack = bprm_p_;
     record("setup_arg_pages", "setup_arg_pages",
@@ -1024,9 +1025,15 @@ class ExecSim {
   // ---- create_elf_tables() ----------------------------------------------------------------
   bool create_elf_tables() {
     StackInputs in;
-    // The stack VMA ends where setup_arg_pages() put it.
+    // The stack VMA ends where setup_arg_pages() put it. A segment's bss (vm_brk_flags()) may
+    // have replaced it since, with a larger anonymous VMA: the image still ends where the
+    // argument area does, so its size stays bounded by what the exec wrote.
     const Vma* sv = r_.mm_vmas.vma_at(stack_vma_start_);
-    in.stack_end = sv->end;
+    // A segment mapped over the stack and cut back by elf_map()'s total_size unmap leaves no
+    // page there: copy_to_user() faults and the exec is killed.
+    if (!sv)
+      return fail_kill(EFAULT, "create_elf_tables", "the stack pages are no longer mapped");
+    in.stack_end = std::min(sv->end, stack_vma_end_);
     in.strings_start = bprm_p_;
     in.argv = argv_;
     in.envp = envp_;
@@ -1182,7 +1189,7 @@ class ExecSim {
   uint64_t bprm_p_ = 0, exec_p_ = 0;
   uint64_t argmin_ = 0, arg_limit_ = 0;  // bprm->argmin, and the space it leaves
   int executable_stack_ = EXSTACK_DEFAULT;
-  uint64_t stack_vma_start_ = 0;
+  uint64_t stack_vma_start_ = 0, stack_vma_end_ = 0;
   uint64_t elf_brk_ = 0;
   // Before 6.7: elf_bss and elf_brk of load_elf_binary(), and the prot of the segment that
   // last raised elf_brk.

@@ -88,6 +88,9 @@ MapResult VmOps::get_unmapped_area(bool is_file, uint64_t addr, uint64_t len, ui
   if (!ret.ok) return ret;
   if (ret.addr > P_.task_size - len) return MapResult::error(ENOMEM);
   if (ret.addr & (page - 1)) return MapResult::error(EINVAL);
+  // security_mmap_addr() -> cap_mmap_addr() (security/commoncap.c): below mmap_min_addr only
+  // with CAP_SYS_RAWIO. Only a MAP_FIXED address can get here below it.
+  if (ret.addr < H_.mmap_min_addr && !H_.cap_sys_rawio) return MapResult::error(EPERM);
   return ret;
 }
 
@@ -153,9 +156,10 @@ int VmOps::vm_brk_flags(uint64_t addr, uint64_t request, bool exec) {
   uint64_t len = page_align(request, page);
   if (len < request) return -ENOMEM;
   if (!len) return 0;
-  // check_brk_limits() -> get_unmapped_area(MAP_FIXED)
+  // check_brk_limits() -> get_unmapped_area(MAP_FIXED), security_mmap_addr() included
   if (len > P_.task_size || addr > P_.task_size - len) return -ENOMEM;
   if (addr & (page - 1)) return -EINVAL;
+  if (addr < H_.mmap_min_addr && !H_.cap_sys_rawio) return -EPERM;
   if (!enough_memory(len)) return -ENOMEM;
   Vma v;
   v.start = addr;

@@ -265,3 +265,30 @@ TEST_CASE("a #! script runs its interpreter with argv rewritten (binfmt_script)"
     expect_errno(run(bytes("#!/s5\n"), fs), ELOOP, "exec_binprm");
   }
 }
+
+TEST_CASE("a bss below mmap_min_addr needs CAP_SYS_RAWIO (security_mmap_addr)", "[exec][hostile]") {
+  // A p_filesz-0 PT_LOAD at 0x1000: elf_load() hands it to vm_brk_flags(), whose
+  // check_brk_limits() -> __get_unmapped_area() -> cap_mmap_addr() refuses an address below
+  // mmap_min_addr (65536) without CAP_SYS_RAWIO: EPERM after the point of no return.
+  auto s = testing::tiny_static_spec();
+  s.phdrs.push_back({1, 6, 0, 0x1000, 0, 0x1000, 0x1000});
+  testing::MemFs fs;
+  fs.add("/t", testing::build_elf(s));
+  sim::ExecRequest req;
+  req.filename = "/t";
+  req.argv = {"/t"};
+  req.profile = sim::default_profile();
+  SECTION("without CAP_SYS_RAWIO: killed") {
+    auto r = sim::simulate_exec(req, fs);
+    expect_kill(r, "elf_load");
+    CHECK(r.error.message.find("EPERM") != std::string::npos);
+  }
+  SECTION("with CAP_SYS_RAWIO: the page is mapped") {
+    req.host.cap_sys_rawio = 1;
+    auto r = sim::simulate_exec(req, fs);
+    REQUIRE(r.ok());
+    const sim::Vma* v = r.mm_vmas.vma_at(0x1000);
+    REQUIRE(v);
+    CHECK(v->start == 0x1000);
+  }
+}
