@@ -542,7 +542,7 @@ class ExecSim {
   uint64_t arch_mmap_rnd(Draw d) {
     if (!randomize_) return 0;
     // arch_rnd(mmap_is_ia32() ? mmap32_rnd_bits : mmap64_rnd_bits)
-    const uint64_t bits = P_.compat_rnd_bits ? H_.mmap_rnd_compat_bits : H_.mmap_rnd_bits;
+    const uint64_t bits = P_.compat ? H_.mmap_rnd_compat_bits : H_.mmap_rnd_bits;
     return rnd_->draw(d, 1ull << bits) * page_;
   }
   uint64_t stack_maxrandom_size() const {
@@ -992,8 +992,8 @@ class ExecSim {
     // Before 6.9, map_vdso_randomized() hinted a random page between the stack and the end of
     // its 2 MiB region (vdso_addr()); the hint is taken when that range is free.
     uint64_t hint = 0;
-    // An ia32 task: load_vdso32() -> map_vdso(&vdso_image_32, 0), never a hint.
-    if (P_.vdso_above_stack && randomize_ && !P_.compat) {
+    // (compat_profile() clears vdso_above_stack: load_vdso32() never hints.)
+    if (P_.vdso_above_stack && randomize_) {
       uint64_t start = page_align(r_.mm.start_stack, page_);
       uint64_t end = (start + total + P_.pmd_size - 1) & ~(P_.pmd_size - 1);
       if (end >= P_.default_map_window) end = P_.default_map_window;

@@ -207,8 +207,6 @@ struct KernelProfile {
   uint64_t phent = 56;          // AT_PHENT = sizeof(struct elf_phdr) of the class
   std::string elf_platform;     // AT_PLATFORM when the kernel fixes it ("i686",
                                 // COMPAT_ELF_PLATFORM); empty: HostState::platform
-  // vm.mmap_rnd_compat_bits instead of vm.mmap_rnd_bits for mmap_base and the PIE bias.
-  bool compat_rnd_bits = false;
   // The target this profile was folded for (sim/target.h): "6.18", "x86_64", its options.
   std::string kernel = "6.18";
   std::string arch = "x86_64";

@@ -298,7 +298,6 @@ KernelProfile compat_profile(const KernelProfile& native, uint32_t personality) 
   p.elf_word = 4;
   p.phent = 32;
   p.elf_platform = "i686";
-  p.compat_rnd_bits = true;
   p.auxv_order.insert(p.auxv_order.begin(), 32);
   // load_vdso32() -> map_vdso(&vdso_image_32, 0): the same [vvar] pages, the 32-bit image.
   for (SpecialMapping& m : p.vdso_block)
