@@ -199,7 +199,8 @@ class Resolver {
           free_ev(to_free);
         } else {
           uint64_t where_len = where ? where->size() + 1 : 0;
-          malloc_ev(40 + ncapstr() * 4 + where_len + cp.size() + 1, "fillin_rpath");
+          malloc_ev(req_.config.sizeof_search_path_elem + ncapstr() * 4 + where_len + cp.size() + 1,
+                    "fillin_rpath");
           all_dirs_.insert(cp);
           free_ev(to_free);
         }
@@ -215,7 +216,7 @@ class Resolver {
     int copy = malloc_ev(rpath.size() + 1, "decompose_rpath (strdup)");
     size_t nelems = 0;
     for (char ch : rpath) nelems += ch == ':';
-    int result = malloc_ev((nelems + 2) * 8, "decompose_rpath");
+    int result = malloc_ev((nelems + 2) * req_.config.word, "decompose_rpath");
     std::string where = out_.objects[size_t(l)].l_name;
     fillin_ev(rpath, ":", l, &where);
     free_ev(copy);
@@ -237,7 +238,9 @@ class Resolver {
 
   // _dl_new_object(): the link map (with its libname), then l_origin for a real name.
   void new_object_ev(const std::string& libname, const std::string& realname) {
-    malloc_ev(req_.config.sizeof_link_map + 8 + 24 + libname.size() + 1, "_dl_new_object");
+    const RtldConfig& c = req_.config;
+    malloc_ev(c.sizeof_link_map + c.word + c.sizeof_libname_list + libname.size() + 1,
+              "_dl_new_object");
     if (realname.empty()) return;
     if (realname[0] == '/') {
       malloc_ev(realname.size() + 1, "_dl_new_object (l_origin)");
@@ -256,7 +259,7 @@ class Resolver {
   void add_name_ev(int i, const std::string& name) {
     for (const std::string& n : loaded_[size_t(i)].names)
       if (n == name) return;
-    malloc_ev(24 + name.size() + 1, "add_name_to_object");
+    malloc_ev(req_.config.sizeof_libname_list + name.size() + 1, "add_name_to_object");
     loaded_[size_t(i)].names.push_back(name);
   }
 
@@ -266,12 +269,14 @@ class Resolver {
   void init_paths_ev() {
     const RtldConfig& c = req_.config;
     // Both are created before the audit modules are known: DL_NNS (16) auditstate slots.
-    uint64_t early = c.sizeof_link_map + 16 * 16 + 8 + 24 + 1;
+    uint64_t early =
+        c.sizeof_link_map + 16 * c.sizeof_auditstate + c.word + c.sizeof_libname_list + 1;
     malloc_ev(early, "_dl_new_object (main map)");
     if (req_.vdso) malloc_ev(early, "_dl_new_object (setup_vdso)");
     // _dl_important_hwcaps() (Debian's 2.36): priorities, then one block for both the
     // glibc-hwcaps names and the legacy power set.
-    malloc_ev(c.glibc_hwcaps.size() * 16, "compute_priorities");
+    // struct dl_hwcaps_priority: two uint32_t and a pointer.
+    malloc_ev(c.glibc_hwcaps.size() * (8 + c.word), "compute_priorities");
     uint64_t hw_total = 0;
     for (const std::string& h : c.glibc_hwcaps) hw_total += h.size() + 14;  // "glibc-hwcaps/" + "/"
     std::vector<std::string> temp = c.legacy_hwcap_strings;
@@ -290,11 +295,12 @@ class Resolver {
       }
     }
     uint64_t sz = c.glibc_hwcaps.size() + (uint64_t(1) << cnt);
-    malloc_ev(sz * 16 + total + hw_total, "_dl_important_hwcaps");
+    malloc_ev(sz * c.sizeof_strlenpair + total + hw_total, "_dl_important_hwcaps");
     uint64_t nsys = c.system_dirs.size();
-    malloc_ev((nsys + 1) * 8, "_dl_init_paths (search dirs)");
-    uint64_t round_size = (2 * 40 - 1 + sz * 4) / 40;
-    malloc_ev(nsys * round_size * 40, "_dl_init_paths (search dir elements)");
+    malloc_ev((nsys + 1) * c.word, "_dl_init_paths (search dirs)");
+    const uint64_t elem = c.sizeof_search_path_elem;
+    uint64_t round_size = (2 * elem - 1 + sz * 4) / elem;
+    malloc_ev(nsys * round_size * elem, "_dl_init_paths (search dir elements)");
     for (const std::string& d : c.system_dirs) all_dirs_.insert(d);
     const RtldObject& m = out_.objects[0];
     if (m.runpath) cache_rpath_ev(0, true);
@@ -303,7 +309,7 @@ class Resolver {
       const std::string& llp = *req_.ld_library_path;
       size_t nllp = 1;
       for (char ch : llp) nllp += ch == ':' || ch == ';';
-      int arr = malloc_ev((nllp + 1) * 8, "_dl_init_paths (LD_LIBRARY_PATH)");
+      int arr = malloc_ev((nllp + 1) * c.word, "_dl_init_paths (LD_LIBRARY_PATH)");
       fillin_ev(llp, ":;", 0, nullptr);
       if (path_list(llp, ":;", 0).empty()) free_ev(arr);
     }
@@ -315,7 +321,7 @@ class Resolver {
     int e = 0;
     std::unique_ptr<loader::ExecFile> file = fs_.open_library(path, &e);
     if (!file) return 0;
-    loader::DynInfo info = loader::read_dyn_info(*file);
+    loader::DynInfo info = loader::read_dyn_info(*file, req_.config.elf_class);
     if (info.verify == loader::DynInfo::Verify::OtherClass ||
         info.verify == loader::DynInfo::Verify::OtherMachine)
       return 0;
@@ -543,7 +549,7 @@ class Resolver {
     RtldObject m;
     m.via = FoundVia::Main;
     m.id = exe.identity();
-    loader::DynInfo md = loader::read_dyn_info(exe);
+    loader::DynInfo md = loader::read_dyn_info(exe, req_.config.elf_class);
     m.syms = loader::read_symbol_facts(exe, md);
     fill(m, std::move(md));
     add(std::move(m), {""});
@@ -554,7 +560,7 @@ class Resolver {
       rt.l_name = req_.interp;
       rt.via = FoundVia::Interp;
       rt.id = interp->identity();
-      fill(rt, loader::read_dyn_info(*interp));
+      fill(rt, loader::read_dyn_info(*interp, req_.config.elf_class));
       rt.needed.clear();  // rtld's own dependencies are not walked
       // Kept aside so that it takes its place in load order where first needed.
       interp_slot = 0;
@@ -611,7 +617,7 @@ class Resolver {
       bool has_needed_array = cur != 0 && cur != out_.interp_index &&
                               out_.objects[size_t(cur)].dyn.ldnum > 0;
       if (has_needed_array) {
-        uint64_t want = out_.objects[size_t(cur)].dyn.ldnum * 8;
+        uint64_t want = out_.objects[size_t(cur)].dyn.ldnum * req_.config.word;
         if (want > scratch_len) {  // scratch_buffer_set_array_size()
           free_ev(scratch_block);
           scratch_block = malloc_ev(want, "_dl_map_object_deps (scratch_buffer)");
@@ -634,11 +640,13 @@ class Resolver {
       }
       out_.objects[size_t(cur)].deps = deps;
       if (has_needed_array && out_.ok)
-        malloc_ev((2 * (needed.size() + 1) + 1) * 8, "_dl_map_object_deps (l_initfini)");
+        malloc_ev((2 * (needed.size() + 1) + 1) * req_.config.word,
+                  "_dl_map_object_deps (l_initfini)");
     }
     free_ev(scratch_block);
     out_.searchlist = queue;
-    if (out_.ok) malloc_ev((2 * queue.size() + 1) * 8, "_dl_map_object_deps (searchlist)");
+    if (out_.ok)
+      malloc_ev((2 * queue.size() + 1) * req_.config.word, "_dl_map_object_deps (searchlist)");
     if (pending_interp_) {
       out_.interp_index = int(out_.objects.size());
       add(std::move(*pending_interp_), interp_names());
@@ -727,7 +735,8 @@ std::string ld_cache_lookup(const loader::LdCache& c, const std::string& name,
                             const RtldConfig& cfg) {
   // search_cache() (glibc 2.36): binary search by _dl_cache_libcmp, back up to the first
   // entry with this name, then walk the run; glibc-hwcaps entries (listed first) compete by
-  // priority, the first plain entry with the x86-64 libc6 flags ends the walk.
+  // priority, the first plain entry with the ABI's own flags (_DL_CACHE_DEFAULT_ID) ends the
+  // walk.
   const std::vector<loader::LdCacheEntry>& libs = c.entries;
   uint64_t hwcap_exclude = ~(cfg.hwcap_masked | (1ull << 63) /*_DL_HWCAP_TLS_MASK*/);
   int64_t left = 0, right = int64_t(libs.size()) - 1;
@@ -749,7 +758,9 @@ std::string ld_cache_lookup(const loader::LdCache& c, const std::string& name,
         const loader::LdCacheEntry& lib = libs[size_t(middle)];
         if (middle > left && (!lib.key_ok || loader::ld_cache_libcmp(name, lib.key) != 0))
           break;
-        if (lib.flags != loader::kLdCacheFlagsX8664 || !lib.value_ok) continue;
+        if (!lib.value_ok) continue;
+        if (lib.flags != cfg.cache_flags && !(cfg.cache_accepts_flag_elf && lib.flags == 1))
+          continue;
         bool named_hwcap = false;
         if (c.is_new) {
           named_hwcap = (lib.hwcap >> 32) == (loader::kLdCacheHwcapExtension >> 32);
@@ -773,7 +784,7 @@ std::string ld_cache_lookup(const loader::LdCache& c, const std::string& name,
         }
         best = lib.value;
         have_best = true;
-        if (lib.flags == loader::kLdCacheFlagsX8664) break;
+        if (lib.flags == cfg.cache_flags) break;
       } while (++middle <= right);
       break;
     }
@@ -781,6 +792,35 @@ std::string ld_cache_lookup(const loader::LdCache& c, const std::string& name,
     else right = middle - 1;
   }
   return have_best ? best : "";
+}
+
+RtldConfig rtld_config_i386() {
+  RtldConfig c;
+  // SYSTEM_DIRS of Debian's i386 multilib build (slibdir=/lib32, libdir=/usr/lib32), as the
+  // string table in its ld-linux.so.2 holds it: "/lib32/\0/usr/lib32/\0/lib/\0/usr/lib/".
+  c.system_dirs = {"/lib32/", "/usr/lib32/", "/lib/", "/usr/lib/"};
+  c.dst_lib = "lib32";
+  c.platform = "i686";
+  // sysdeps/i386 has no glibc-hwcaps subdirectories (the generic dl-hwcaps-subdirs.c);
+  // init_cpu_features() sets dl_hwcap to HWCAP_X86_SSE2 on any x86_64 CPU.
+  c.glibc_hwcaps = {};
+  c.legacy_hwcap_strings = {"sse2"};
+  c.hwcap_masked = 1;
+  c.sizeof_link_map = 640;
+  c.sizeof_pthread = 1216;
+  c.elf_class = elf::ElfClass::Elf32;
+  c.word = 4;
+  c.phent = 32;
+  c.sizeof_libname_list = 12;
+  c.sizeof_auditstate = 8;
+  c.sizeof_strlenpair = 8;
+  c.sizeof_search_path_elem = 20;
+  c.sizeof_found_version = 16;
+  c.sizeof_unique_sym = 16;
+  c.sizeof_dlfo = 20;  // i386 keeps eh_dbase too (DLFO_STRUCT_HAS_EH_DBASE)
+  c.cache_flags = 0x0003;  // FLAG_ELF_LIBC6
+  c.cache_accepts_flag_elf = true;
+  return c;
 }
 
 RtldResult resolve_libraries(const RtldRequest& req, const loader::ExecFile& exe,

@@ -36,7 +36,31 @@ struct RtldConfig {
   uint64_t sizeof_pthread = 2368;  // TLS_TCB_SIZE (sysdeps/x86_64/nptl/tls.h)
   std::string ld_so_cache = "/etc/ld.so.cache";
   std::string ld_so_preload = "/etc/ld.so.preload";
+
+  // The ABI ld.so was built for: its pointer size and the sizes of what it allocates. The
+  // defaults are x86_64's; rtld_config_i386() has libc6-i386's. Each is sizeof() of the glibc
+  // 2.36 structure named, measured with gdb on Debian's libc6-dbg for both builds.
+  elf::ElfClass elf_class = elf::ElfClass::Elf64;  // open_verify() skips the other class
+  uint64_t word = 8;                      // sizeof (void *)
+  uint64_t phent = 56;                    // sizeof (ElfW(Phdr))
+  uint64_t sizeof_libname_list = 24;      // struct libname_list (include/link.h)
+  uint64_t sizeof_auditstate = 16;        // struct auditstate (include/link.h)
+  uint64_t sizeof_strlenpair = 16;        // struct r_strlenpair (elf/dl-hwcaps.h)
+  uint64_t sizeof_search_path_elem = 40;  // struct r_search_path_elem (include/link.h)
+  uint64_t sizeof_found_version = 24;     // struct r_found_version (include/link.h)
+  uint64_t sizeof_unique_sym = 32;        // struct unique_sym (include/link.h, rtld_global)
+  uint64_t sizeof_dlfo = 32;              // struct dl_find_object_internal (elf/dl-find_object.h)
+  // _DL_CACHE_DEFAULT_ID: the ld.so.cache entry flags of this ABI's libraries
+  // (sysdeps/unix/sysv/linux/x86_64/dl-cache.h for x86_64: FLAG_X8664_LIB64 | FLAG_ELF_LIBC6;
+  // sysdeps/generic/dl-cache.h elsewhere: FLAG_ELF_LIBC6). _dl_cache_check_flags() accepts
+  // them, and on i386 also 1 (FLAG_ELF, the libc5 era).
+  int32_t cache_flags = 0x0303;
+  bool cache_accepts_flag_elf = false;
 };
+
+// Debian 12's libc6-i386 (glibc 2.36) ld-linux.so.2: the multiarch lib32 directories, and the
+// i386 sizes. Its CPU values (dl_platform, dl_hwcap) come from the target like x86_64's.
+RtldConfig rtld_config_i386();
 
 struct RtldRequest {
   std::string exe_path;   // canonical path of the executable: readlink(/proc/self/exe)

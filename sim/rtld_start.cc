@@ -22,15 +22,18 @@ namespace {
 
 using util::hex;
 
-constexpr uint64_t kMallocAlignment = 16;   // MALLOC_ALIGNMENT on x86_64
-constexpr uint64_t kTcbAlignment = 64;      // TCB_ALIGNMENT (sysdeps/x86/nptl/pthreaddef.h)
+constexpr uint64_t kMallocAlignment = 16;   // MALLOC_ALIGNMENT (16 on i386 too: malloc-alignment.h)
+constexpr uint64_t kTcbAlignment = 64;      // TCB_ALIGNMENT (x86_64 and i386 nptl/pthreaddef.h)
 constexpr uint64_t kSlotinfoSurplus = 62;   // TLS_SLOTINFO_SURPLUS
 constexpr uint64_t kDtvSurplus = 14;        // DTV_SURPLUS
 // _dl_tls_static_surplus_init (0) with the default tunables rtld.nns = 4 and
 // rtld.optional_static_tls = 512: 3 * 144 + 4 * 144 + 512, plus LEGACY_TLS = 144.
 constexpr uint64_t kTlsStaticSurplus = 1664;
-// The vDSO's highest version index (arch/x86/entry/vdso/vdso.lds.S: LINUX_2.6 is index 2).
+// The vDSO's highest version index: LINUX_2.6 is index 2 in the 64-bit vDSO
+// (arch/x86/entry/vdso/vdso.lds.S); the 32-bit one adds LINUX_2.5, index 3
+// (arch/x86/entry/vdso/vdso32/vdso32.lds.S).
 constexpr uint32_t kVdsoVersionNdxHigh = 2;
+constexpr uint32_t kVdso32VersionNdxHigh = 3;
 
 uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 uint64_t align_down(uint64_t v, uint64_t a) { return a ? v / a * a : v; }
@@ -261,7 +264,7 @@ class Replay {
       }
       // _dl_postprocess_loadcmd(): the program headers inside this segment's file range.
       if (c.mapoff <= F.ehdr.e_phoff &&
-          c.mapend - c.mapstart + c.mapoff >= F.ehdr.e_phoff + F.ehdr.e_phnum * 56ull)
+          c.mapend - c.mapstart + c.mapoff >= F.ehdr.e_phoff + F.ehdr.e_phnum * cfg_.phent)
         phdr_in_segment = true;
       if (c.allocend > c.dataend) {
         uint64_t zero = F.l_addr + c.dataend, zeroend = F.l_addr + c.allocend;
@@ -283,7 +286,7 @@ class Replay {
     step("ld.so: map " + o.libname, "_dl_map_object_from_fd", changes);
     // "The program header is not contained in any of the segments": a malloc'ed copy.
     if (!has_phdr && !phdr_in_segment)
-      minimal_malloc(F.ehdr.e_phnum * 56ull, "_dl_map_object_from_fd (l_phdr copy)");
+      minimal_malloc(F.ehdr.e_phnum * cfg_.phent, "_dl_map_object_from_fd (l_phdr copy)");
     // An object that wants an executable stack (PT_GNU_STACK with PF_X, or none at all:
     // DEFAULT_STACK_PERMS) when the stack is not yet: _dl_make_stack_executable() mprotects
     // the page of __libc_stack_end with PROT_GROWSDOWN, which reaches down to the start of
@@ -342,7 +345,7 @@ class Replay {
     for (int i : chain()) {
       uint32_t high = 0;
       if (i == -2) {
-        high = kVdsoVersionNdxHigh;
+        high = r_.profile.compat ? kVdso32VersionNdxHigh : kVdsoVersionNdxHigh;
       } else {
         const loader::DynInfo& d = i == 0 ? main_dyn() : libs_.objects[size_t(i)].dyn;
         if (!d.has_strtab) continue;
@@ -352,7 +355,7 @@ class Replay {
         }
         high = *d.version_ndx_high;
       }
-      if (high > 0) minimal_malloc((high + 1) * 24ull, "_dl_check_map_versions");
+      if (high > 0) minimal_malloc((high + 1) * cfg_.sizeof_found_version, "_dl_check_map_versions");
     }
   }
 
@@ -381,7 +384,9 @@ class Replay {
         }
     }
     uint64_t nelem = mods.size() + 1 + kSlotinfoSurplus;
-    minimal_malloc(16 + nelem * 16, "init_tls (dtv_slotinfo_list)");
+    // struct dtv_slotinfo_list (len, next) and struct dtv_slotinfo (gen, map): two words each.
+    const uint64_t w = cfg_.word;
+    minimal_malloc(2 * w + nelem * 2 * w, "init_tls (dtv_slotinfo_list)");
     uint64_t max_align = kTcbAlignment, freetop = 0, freebottom = 0, offset = 0;
     for (const Tls& t : mods) {
       uint64_t firstbyte = (-t.firstbyte) & (t.align - 1);
@@ -401,9 +406,9 @@ class Replay {
       offset = off;
     }
     uint64_t static_size = align_up(offset + kTlsStaticSurplus, max_align) + cfg_.sizeof_pthread;
-    uint64_t allocated = minimal_malloc(static_size + max_align + 8, "_dl_allocate_tls_storage");
+    uint64_t allocated = minimal_malloc(static_size + max_align + w, "_dl_allocate_tls_storage");
     out_.tcb = align_up(allocated, max_align) + static_size - cfg_.sizeof_pthread;
-    minimal_malloc((mods.size() + kDtvSurplus + 2) * 16, "allocate_dtv");
+    minimal_malloc((mods.size() + kDtvSurplus + 2) * 2 * w, "allocate_dtv");  // dtv_t
     step("ld.so: TLS and thread control block", "init_tls",
          {"thread pointer " + hex(out_.tcb)});
   }
@@ -425,7 +430,7 @@ class Replay {
   // _dl_relocate_object() for every object but ld.so, last dependency first; then
   // _dl_find_object_init() and ld.so's own re-relocation.
   // do_lookup_unique(): every STB_GNU_UNIQUE symbol a relocation resolves to is entered in
-  // one table (31 entries of 32 bytes, regrown to the next prime when 3/4 full).
+  // one table (31 struct unique_sym entries, regrown to the next prime when 3/4 full).
   void unique_symbol_table() {
     std::vector<std::string> names;
     for (int i : libs_.searchlist)
@@ -454,9 +459,9 @@ class Replay {
                                        32749, 65521, 131071, 262139, 524287, 1048573};
     size_t p = 0;
     for (uint64_t k = 0; k < n; ++k) {
-      if (k == 0) minimal_malloc(kPrimes[0] * 32, "do_lookup_unique");
+      if (k == 0) minimal_malloc(kPrimes[0] * cfg_.sizeof_unique_sym, "do_lookup_unique");
       else if (kPrimes[p] * 3 <= k * 4 && p + 1 < sizeof kPrimes / sizeof kPrimes[0])
-        minimal_malloc(kPrimes[++p] * 32, "do_lookup_unique (grow)");
+        minimal_malloc(kPrimes[++p] * cfg_.sizeof_unique_sym, "do_lookup_unique (grow)");
     }
   }
 
@@ -498,7 +503,7 @@ class Replay {
       if (!main_contiguous()) {
         for (const elf::Phdr& p : facts_[0].phdrs) nodelete += p.p_type == elf::PT_LOAD;
       }
-      minimal_malloc(nodelete * 32, "_dl_find_object_init");
+      minimal_malloc(nodelete * cfg_.sizeof_dlfo, "_dl_find_object_init");
       if (ii >= 0) protect_relro(ii, &changes);
     } else {
       out_.notes.push_back("ld.so is not among the program's dependencies: its own RELRO and "
