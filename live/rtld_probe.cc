@@ -136,8 +136,17 @@ std::optional<sim::RtldConfig> probe_rtld(const std::string& ldso, const sim::Rt
 
 sim::RtldConfig HostRtld::config_for(const sim::ExecResult& r) const {
   sim::RtldConfig c;
-  c.platform = r.host.platform;
-  c.glibc_hwcaps = host_glibc_hwcaps();
+  if (r.profile.compat) {
+    // i386 ld.so: AT_PLATFORM is COMPAT_ELF_PLATFORM ("i686"), which init_cpu_features()
+    // keeps on any CPU with CMOV; dl_hwcap is HWCAP_X86_SSE2 and there are no glibc-hwcaps
+    // levels (sysdeps/x86/cpu-features.c, the !__x86_64__ branch). Its --list-diagnostics,
+    // where this kernel runs it, has the last word.
+    c = sim::rtld_config_i386();
+    if (!r.profile.elf_platform.empty()) c.platform = r.profile.elf_platform;
+  } else {
+    c.platform = r.host.platform;
+    c.glibc_hwcaps = host_glibc_hwcaps();
+  }
   if (r.host.source == "host" && r.objects.size() > 1) {
     std::string why;
     if (auto p = probe_rtld(r.objects[1].id.path, c, &why)) return *p;

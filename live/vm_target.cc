@@ -170,8 +170,9 @@ std::vector<std::string> vm_files_for(const sim::ExecResult& r, const std::strin
 }
 
 sim::RtldConfig VmRtld::config_for(const sim::ExecResult& r) const {
-  sim::RtldConfig c;
-  c.platform = r.host.platform;
+  // The diagnostics are those of the program's own interpreter (i386 ld.so for an ia32 one).
+  sim::RtldConfig c = r.profile.compat ? sim::rtld_config_i386() : sim::RtldConfig();
+  c.platform = r.profile.elf_platform.empty() ? r.host.platform : r.profile.elf_platform;
   if (auto p = rtld_config_from_diagnostics(diagnostics_, c)) return *p;
   return c;
 }

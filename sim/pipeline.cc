@@ -32,13 +32,6 @@ void set_error(ExecResult* r, ExecError::Kind kind, const std::string& message,
 std::shared_ptr<const Resolution> Pipeline::resolve(const ExecResult& r,
                                                     const ExecRequest& req) const {
   auto out = std::make_shared<Resolution>();
-  if (r.profile.compat) {
-    // An ia32 program gets i386 ld.so (ld-linux.so.2): its own search directories (/lib32),
-    // cache entries and hwcaps, which the resolution does not model yet.
-    out->error = req.filename + ": an ia32 program: ld.so's resolution models the x86_64 "
-                 "ld.so only (i386 ld-linux.so.2 is not modelled)";
-    return out;
-  }
   if (!rtld_) {
     out->error = "the start stage needs ld.so's files and values, and none were given";
     return out;
@@ -74,7 +67,7 @@ std::shared_ptr<const Resolution> Pipeline::resolve(const ExecResult& r,
   std::unique_ptr<loader::ExecFile> interp;
   if (r.objects.size() > 1) {
     // rtld's l_name for itself is the PT_INTERP string.
-    loader::DynInfo d = loader::read_dyn_info(*exe);
+    loader::DynInfo d = loader::read_dyn_info(*exe, rq.config.elf_class);
     for (const elf::Phdr& p : d.phdrs)
       if (p.p_type == elf::PT_INTERP && p.p_filesz > 1 && p.p_filesz < 4096) {
         std::vector<char> b(p.p_filesz);
@@ -91,15 +84,6 @@ std::shared_ptr<const Resolution> Pipeline::resolve(const ExecResult& r,
 
 void Pipeline::start_stage(const ExecRequest& req, ExecResult* r) const {
   StartInfo info;
-  if (r->profile.compat && r->objects.size() >= 2) {
-    // i386 ld.so (libc6-i386) has its own relocation and TLS code, which the replay does not
-    // model yet: refuse rather than show a 64-bit ld.so's work for a 32-bit program.
-    set_error(r, ExecError::Kind::Io,
-              req.filename + ": an ia32 program with an interpreter: --stage start models the "
-                             "x86_64 ld.so only (use --stage exec)",
-              "--stage start");
-    return;
-  }
   if (r->objects.size() < 2) {
     // ld.so run as a program (`ld.so ./prog`) maps the program itself and then its
     // libraries, a path the start-stage model does not cover: say so rather than show the
@@ -108,7 +92,8 @@ void Pipeline::start_stage(const ExecRequest& req, ExecResult* r) const {
       int e = 0;
       std::unique_ptr<loader::ExecFile> f = rtld_->files().open_library(r->objects[0].id.path, &e);
       if (f) {
-        loader::DynInfo d = loader::read_dyn_info(*f);
+        loader::DynInfo d = loader::read_dyn_info(
+            *f, r->profile.compat ? elf::ElfClass::Elf32 : elf::ElfClass::Elf64);
         if (d.soname && d.soname->compare(0, 8, "ld-linux") == 0) {
           set_error(r, ExecError::Kind::Io,
                     req.filename + ": the dynamic loader run as a program: --stage start does "
