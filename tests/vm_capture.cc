@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -23,8 +24,10 @@
 #include "analysis/capture_json.h"
 #include "cli/render.h"
 #include "live/vm.h"
+#include "loader/dyn_info.h"
 #include "loader/elf_bytes.h"
 #include "loader/elf_defs.h"
+#include "loader/lib_files.h"
 #include "sim/profile.h"
 #include "vm_shapes.h"
 
@@ -36,9 +39,14 @@ using nlohmann::json;
 
 // The Run case whose output is facts.json's "ldso_diagnostics", not an ops run.
 constexpr char kLdsoDiagnostics[] = "ldso.list-diagnostics";
+// The same for i386 ld.so, and `ld-linux.so.2 --list PROG` (ldd) for each ia32 program: ldd
+// cannot run them on a host without ia32 emulation.
+constexpr char kLdso32Diagnostics[] = "ldso32.list-diagnostics";
+constexpr char kLdd32Prefix[] = "ldd32.";
 
 struct Options {
   std::string agent, kernel, corpus, out, version;
+  bool entry_only = false;
   std::string opsrun, ops_dir;
   std::string accel = "tcg", channel = "shm";
   unsigned aslr_samples = 100;
@@ -112,6 +120,46 @@ std::vector<std::string> ldso_files(const std::string& prog) {
       out.push_back(l.substr(start, end == std::string::npos ? std::string::npos : end - start));
     }
     ::pclose(p);
+  }
+  return out;
+}
+
+// The files i386 ld.so opens for an ia32 program, found as the host's ldconfig cache would
+// (the program's RPATH/RUNPATH with $ORIGIN, then /lib32): its DT_NEEDED closure, by the names
+// ld.so uses. ldd cannot run an ia32 program where the kernel refuses them.
+std::vector<std::string> ldso32_files(const std::string& prog) {
+  std::vector<std::string> out, queue = {prog};
+  std::set<std::string> seen;
+  for (size_t i = 0; i < queue.size() && i < 256; ++i) {
+    execmap::loader::HostLibraryFiles fs;
+    int e = 0;
+    std::unique_ptr<execmap::loader::ExecFile> f = fs.open_library(queue[i], &e);
+    if (!f) continue;
+    execmap::loader::DynInfo d = execmap::loader::read_dyn_info(*f, execmap::elf::ElfClass::Elf32);
+    const std::string origin = queue[i].substr(0, queue[i].rfind('/'));
+    std::vector<std::string> dirs;
+    for (const auto* p : {&d.rpath, &d.runpath}) {
+      if (!*p) continue;
+      std::stringstream ss(**p);
+      std::string dir;
+      while (std::getline(ss, dir, ':')) {
+        size_t o = dir.find("$ORIGIN");
+        if (o != std::string::npos) dir.replace(o, 7, origin);
+        dirs.push_back(dir);
+      }
+    }
+    dirs.push_back("/lib32");
+    for (const std::string& n : d.needed) {
+      for (const std::string& dir : dirs) {
+        const std::string path = dir + "/" + n;
+        if (::access(path.c_str(), R_OK) != 0) continue;
+        if (seen.insert(path).second) {
+          out.push_back(path);
+          queue.push_back(path);
+        }
+        break;
+      }
+    }
   }
   return out;
 }
@@ -255,6 +303,8 @@ int main(int argc, char** argv) {
   app.add_option("--cmdline", o.extra_cmdline, "extra kernel command-line word (repeatable)")->allow_extra_args(false);
   app.add_option("--big-env", o.big_env, "programs that get the big-env shape (comma list, or all)");
   app.add_flag("--keep", o.keep, "keep the VM work directory");
+  app.add_flag("--entry-only", o.entry_only,
+               "only the AT_ENTRY capture of each dynamic program (and, for ia32 ones, ldd's list)");
   CLI11_PARSE(app, argc, argv);
 
   const std::string corpus = realpath_of(o.corpus);
@@ -285,6 +335,7 @@ int main(int argc, char** argv) {
 
   std::vector<VmCase> cases;
   std::set<std::string> files;
+  std::string ia32_interp;  // i386 ld.so, when an ia32 program has one
   const std::set<std::string> stack_programs(execmap::testing::stack_limit_programs().begin(),
                                              execmap::testing::stack_limit_programs().end());
   // The ASLR samples: one of each way load_elf_binary() places an image (ET_EXEC, PIE with an
@@ -298,10 +349,11 @@ int main(int argc, char** argv) {
     files.insert(corpus + "/" + p);
     const bool dynamic = !pt_interp(corpus + "/" + p).empty();
     const bool big_env = o.big_env == "all" || ("," + o.big_env + ",").find("," + p + ",") != std::string::npos;
-    for (const Shape& s : shapes_for(p, corpus))
-      if (s.name != "big-env" || big_env) cases.push_back(capture_case(p + "." + s.name, corpus, s));
     const Shape plain = shapes_for(p, corpus)[0];
-    if (stack_programs.count(p)) {
+    if (!o.entry_only)
+      for (const Shape& s : shapes_for(p, corpus))
+        if (s.name != "big-env" || big_env) cases.push_back(capture_case(p + "." + s.name, corpus, s));
+    if (stack_programs.count(p) && !o.entry_only) {
       for (auto [name, limit] : {std::pair<const char*, uint64_t>{"stack-unlimited", ~uint64_t{0}},
                                  {"stack-1g", uint64_t{1} << 30},
                                  {"stack-64k", uint64_t{64} << 10}}) {
@@ -314,15 +366,24 @@ int main(int argc, char** argv) {
       VmCase c = capture_case(p + ".entry", corpus, plain);
       c.request.stop_at_entry = true;
       cases.push_back(c);
-      for (const std::string& f : ldso_files(corpus + "/" + p)) files.insert(f);
-      // ldd cannot run an ia32 program on a host without ia32 emulation: its interpreter and
-      // the one library the corpus links (libc6-i386) go in by name.
       const std::string interp = pt_interp(corpus + "/" + p);
       if (interp != "/lib64/ld-linux-x86-64.so.2") {
+        ia32_interp = interp;
         files.insert(interp);
-        files.insert("/usr/lib32/libc.so.6");
+        for (const std::string& f : ldso32_files(corpus + "/" + p)) files.insert(f);
+        VmCase l;
+        l.kind = VmCase::Kind::Run;
+        l.id = kLdd32Prefix + p;
+        l.cwd = corpus;
+        l.request.path = interp;
+        l.request.argv = {interp, "--list", "./" + p};
+        l.request.timeout_ms = 60000;
+        cases.push_back(l);
+      } else {
+        for (const std::string& f : ldso_files(corpus + "/" + p)) files.insert(f);
       }
     }
+    if (o.entry_only) continue;
     // The personalities setarch sets (include/uapi/linux/personality.h), for the ia32 programs:
     // the legacy layout, the 3 GiB limit (alone, with the legacy layout and with an unlimited
     // stack), READ_IMPLIES_EXEC, ADDR_LIMIT_32BIT and MMAP_PAGE_ZERO (PID 1 is root, so page 0
@@ -365,6 +426,12 @@ int main(int argc, char** argv) {
     c.request.argv = {c.request.path, "--list-diagnostics"};
     c.request.timeout_ms = 60000;
     cases.push_back(c);
+    if (!ia32_interp.empty()) {
+      c.id = kLdso32Diagnostics;
+      c.request.path = ia32_interp;
+      c.request.argv = {ia32_interp, "--list-diagnostics"};
+      cases.push_back(c);
+    }
   }
 
   // The ops scripts, as tests/live_ops.sh runs them: opsrun and the scripts in one directory
@@ -464,13 +531,20 @@ int main(int argc, char** argv) {
     json_bytes += text.size();
     write_text(dir + "/aslr/" + cases[index].id + ".json", text);
   }
-  std::string ldso_diagnostics;
+  std::string ldso_diagnostics, ldso32_diagnostics;
+  json ldd32 = json::object();
   for (const auto& r : rep.runs) {
     const VmCase& c = cases[r.case_index];
-    if (c.id == kLdsoDiagnostics) {
+    if (c.id == kLdsoDiagnostics || c.id == kLdso32Diagnostics) {
       if (!r.ok || r.exit_status != 0 || r.out.empty())
         failures.push_back({{"id", c.id}, {"error", r.error}, {"exit_status", r.exit_status}});
-      ldso_diagnostics = r.out;
+      (c.id == kLdsoDiagnostics ? ldso_diagnostics : ldso32_diagnostics) = r.out;
+      continue;
+    }
+    if (c.id.compare(0, sizeof kLdd32Prefix - 1, kLdd32Prefix) == 0) {
+      if (!r.ok) failures.push_back({{"id", c.id}, {"error", r.error}});
+      ldd32[c.id.substr(sizeof kLdd32Prefix - 1)] = {
+          {"exit_status", r.exit_status}, {"stdout", r.out}, {"stderr", r.err}};
       continue;
     }
     json j = {{"id", c.id},           {"path", c.request.path},  {"argv", c.request.argv},
@@ -486,6 +560,10 @@ int main(int argc, char** argv) {
   const std::string image = o.kernel.substr(o.kernel.rfind('/') + 1);
   json facts = facts_json(rep, o, image);
   facts["ldso_diagnostics"] = ldso_diagnostics;
+  if (!ia32_interp.empty()) {
+    facts["ldso32_diagnostics"] = ldso32_diagnostics;
+    facts["ldd32"] = ldd32;
+  }
   facts["ops_file_sizes"] = ops_file_sizes;
   write_text(dir + "/facts.json", execmap::cli::dump_json(facts) + "\n");
   if (!failures.empty()) write_text(dir + "/failures.json", execmap::cli::dump_json(failures) + "\n");

@@ -9,7 +9,9 @@
 # Variants boot a cached kernel again with extra qemu arguments:
 #   6.12-la57   the 6.12 image on a CPU with LA57 (-cpu max,+la57): 5-level paging
 # and VERSION-ia32 boots each kernel with the ia32 corpus (build/corpus32, 300 ASLR samples of
-# pie32, nopie32, static32 and static-pie32; no ops runs: opsrun is a 64-bit program).
+# pie32, nopie32, static32 and static-pie32; no ops runs: opsrun is a 64-bit program), and
+# VERSION-start32 the AT_ENTRY captures of the ia32 start-stage corpus (build/start32) with
+# i386 ld.so's --list-diagnostics and its --list output for each program.
 # Usage: tests/vm/record.sh [BUILD_DIR] [VERSION...]   (default build/, every cached kernel and
 # variant)
 # Extra vm_capture options can be given in VM_CAPTURE_ARGS (e.g. "--accel auto --aslr 20").
@@ -41,6 +43,14 @@ record_ia32() {  # VERSION IMAGE
     ${VM_CAPTURE_ARGS:-} || status=1
   rm -rf "${out:?}/$1-ia32/ops"
 }
+record_start32() {  # VERSION IMAGE
+  rm -rf "${out:?}/$1-start32"
+  # shellcheck disable=SC2086
+  "$build/tests/vm_capture" --agent "$build/execmap-vm-agent" --kernel "$2" \
+    --corpus "$build/start32" --out "$out" --version "$1-start32" --entry-only \
+    ${VM_CAPTURE_ARGS:-} || status=1
+  rm -rf "${out:?}/$1-start32/ops" "${out:?}/$1-start32/aslr"
+}
 versions=("$@")
 wanted() { [ ${#versions[@]} -eq 0 ] || printf '%s\n' "${versions[@]}" | grep -qx "$1"; }
 declare -A images
@@ -48,6 +58,7 @@ while read -r version image; do
   images[$version]=$image
   if wanted "$version"; then record "$version" "$image"; fi
   if wanted "$version-ia32"; then record_ia32 "$version" "$image"; fi
+  if wanted "$version-start32"; then record_start32 "$version" "$image"; fi
 done < <("$root/scripts/fetch-kernels" --list)
 # VARIANT BASE-VERSION QEMU-ARGUMENTS...
 while read -r version base args; do
