@@ -8,8 +8,10 @@
 //  * 5-level paging: the 6.12 kernel on an LA57 CPU (6.12-la57/) under paging=5.
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -83,10 +85,13 @@ std::vector<std::string> vm_versions() {
   return versions;
 }
 
-// VERSION-ia32: the ia32 corpus (corpus32/) captured on that kernel.
-bool ia32_dir(const std::string& version) {
-  return version.size() > 5 && version.compare(version.size() - 5, 5, "-ia32") == 0;
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+// VERSION-ia32: the ia32 corpus (corpus32/) captured on that kernel.
+bool ia32_dir(const std::string& version) { return has_suffix(version, "-ia32"); }
+// VERSION-start32: the AT_ENTRY captures of the ia32 start-stage corpus (start32/).
+bool start32_dir(const std::string& version) { return has_suffix(version, "-start32"); }
 
 std::string vm_dir(const std::string& version) {
   return std::string(EXECMAP_GOLDEN_DIR) + "/vm/" + version;
@@ -101,7 +106,9 @@ std::string local_path(const std::string& abs) {
     std::string name = base_of(abs);  // "DIR/vm-ops/./opsrun" too
     return name == "opsrun" ? std::string(EXECMAP_OPSRUN) : std::string(EXECMAP_OPS_DIR) + "/" + name;
   }
-  size_t c = abs.rfind("/corpus32/");
+  size_t c = abs.rfind("/start32/");
+  if (c != std::string::npos) return std::string(EXECMAP_START32_DIR) + abs.substr(c + 8);
+  c = abs.rfind("/corpus32/");
   if (c != std::string::npos) return std::string(EXECMAP_CORPUS32_DIR) + abs.substr(c + 9);
   c = abs.rfind("/corpus/");
   if (c != std::string::npos) return std::string(EXECMAP_CORPUS_DIR) + abs.substr(c + 7);
@@ -207,6 +214,7 @@ struct Facts {
   sim::TargetKey key;
   sim::HostState host;
   std::string ldso_diagnostics;  // "" in goldens recorded before it was kept
+  std::string ldso32_diagnostics;  // i386 ld.so's, in the ia32 and start32 directories
   uint64_t stack_rlimit = 8ull << 20;  // PID 1's, inherited by the run cases
   nlohmann::json ops_file_sizes = nlohmann::json::object();
   bool la57 = false;
@@ -247,6 +255,7 @@ Facts read_facts(const std::string& dir) {
   h.cap_sys_rawio = h.euid == 0 ? 1 : 0;
   h.commit_limit_pages = 0;
   out.ldso_diagnostics = j.value("ldso_diagnostics", std::string());
+  out.ldso32_diagnostics = j.value("ldso32_diagnostics", std::string());
   const auto& sl = j.at("stack_rlimit").at("cur");
   out.stack_rlimit = sl.is_string() ? sim::kRlimInfinity : sl.get<uint64_t>();
   if (j.contains("ops_file_sizes")) out.ops_file_sizes = j["ops_file_sizes"];
@@ -299,6 +308,7 @@ TEST_CASE("captures from Debian kernels in qemu replay exactly with --kernel VER
   auto versions = vm_versions();
   REQUIRE(versions.size() >= 4);
   for (const std::string& version : versions) {
+    if (start32_dir(version)) continue;  // entry captures only: the start-stage test
     const std::string dir = vm_dir(version);
     Facts facts = read_facts(dir);
     // The same captures under 6.18's rules: each kernel must differ somewhere, or this replay
@@ -346,18 +356,14 @@ TEST_CASE("entry captures from qemu replay with --stage start and the VM's ld.so
           "[vm][start]") {
   for (const std::string& version : vm_versions()) {
     const std::string dir = vm_dir(version);
-    if (ia32_dir(version)) {
-      // The start stage models the x86_64 ld.so only; the ia32 entry captures are kept as the
-      // ground truth for an i386 ld.so model, and the exec stage of the same programs is
-      // replayed by the test above.
-      WARN("SKIPPED " << version << ": start stage of ia32 programs (i386 ld.so) is not modelled");
-      continue;
-    }
+    // ia32 programs start with i386 ld.so (libc6-i386), whose values the guest printed too.
+    const bool i386 = ia32_dir(version) || start32_dir(version);
+    const sim::RtldConfig base = i386 ? sim::rtld_config_i386() : sim::RtldConfig();
     Facts facts = read_facts(dir);
     INFO("kernel " << version);
-    REQUIRE_FALSE(facts.ldso_diagnostics.empty());
-    std::optional<sim::RtldConfig> cfg =
-        live::rtld_config_from_diagnostics(facts.ldso_diagnostics, sim::RtldConfig());
+    const std::string& diagnostics = i386 ? facts.ldso32_diagnostics : facts.ldso_diagnostics;
+    REQUIRE_FALSE(diagnostics.empty());
+    std::optional<sim::RtldConfig> cfg = live::rtld_config_from_diagnostics(diagnostics, base);
     REQUIRE(cfg);
     int total = 0, exact = 0, heap_only = 0, skipped = 0, differ_default = 0;
     for (const std::string& name : list_dir(dir + "/captures")) {
@@ -386,7 +392,7 @@ TEST_CASE("entry captures from qemu replay with --stage start and the VM's ld.so
       CHECK(exact_except_heap(cmp));
       // The same with ld.so's documented defaults instead of the VM's values: where the
       // VM's CPU has other glibc-hwcaps levels, ld.so's start-up allocations differ.
-      VmRtld defaults(cap.maps, sim::RtldConfig(), cwd);
+      VmRtld defaults(cap.maps, base, cwd);
       sim::Pipeline with_defaults(fs, &defaults);
       if (!exact_except_heap(analysis::compare(with_defaults.predict(req), cap))) ++differ_default;
     }
@@ -396,7 +402,8 @@ TEST_CASE("entry captures from qemu replay with --stage start and the VM's ld.so
                    << "; ld.so platform " << cfg->platform << ", glibc-hwcaps "
                    << cfg->glibc_hwcaps.size() << " subdirectories; " << differ_default
                    << " differ with ld.so's default values");
-    CHECK(total >= 20);
+    // 10 entry captures in VERSION-ia32, at least 30 programs in VERSION-start32.
+    CHECK(total >= (ia32_dir(version) ? 10 : start32_dir(version) ? 30 : 20));
   }
 }
 
@@ -406,6 +413,7 @@ TEST_CASE("randomized runs in qemu lie inside entropy --kernel VERSION's ranges"
                                             "align2m-static-pie"};
   const std::set<std::string> required32 = {"pie32", "nopie32", "static32", "static-pie32"};
   for (const std::string& version : vm_versions()) {
+    if (start32_dir(version)) continue;  // entry captures only
     const std::string dir = vm_dir(version);
     const std::set<std::string>& required = ia32_dir(version) ? required32 : required64;
     Facts facts = read_facts(dir);
@@ -606,7 +614,8 @@ bool same_ops_files(const Facts& facts, const std::string& script_name, std::str
 TEST_CASE("ops scripts run by opsrun in qemu agree with layout --kernel VERSION --ops",
           "[vm][ops]") {
   for (const std::string& version : vm_versions()) {
-    if (ia32_dir(version)) continue;  // opsrun is a 64-bit program: recorded with the 64-bit corpus
+    // opsrun is a 64-bit program: recorded with the 64-bit corpus.
+    if (ia32_dir(version) || start32_dir(version)) continue;
     const std::string dir = vm_dir(version);
     Facts facts = read_facts(dir);
     int total = 0, agree = 0, skipped = 0;
@@ -675,4 +684,76 @@ TEST_CASE("5-level paging: the 6.12 kernel on an LA57 CPU agrees with --kernel-c
     OpsReplay as_four = replay_ops(j, facts, four, path);
     CHECK_FALSE(as_four.ok);
   }
+}
+
+// `ld-linux.so.2 --list PROG` (what ldd runs) in the guest against the libraries the start
+// stage loads, in the same order: each "NAME => PATH" (and ld.so's own "PATH") line. Its
+// addresses are not compared: with --list, ld.so runs as a program and maps PROG itself.
+TEST_CASE("libs of ia32 programs agree with i386 ld.so --list in qemu", "[vm][libs]") {
+  int dirs = 0;
+  for (const std::string& version : vm_versions()) {
+    if (!ia32_dir(version) && !start32_dir(version)) continue;
+    const std::string dir = vm_dir(version);
+    nlohmann::json facts_json = read_json(dir + "/facts.json");
+    if (!facts_json.contains("ldd32")) continue;
+    ++dirs;
+    Facts facts = read_facts(dir);
+    std::optional<sim::RtldConfig> cfg =
+        live::rtld_config_from_diagnostics(facts.ldso32_diagnostics, sim::rtld_config_i386());
+    REQUIRE(cfg);
+    int total = 0, agree = 0, skipped = 0;
+    for (auto it = facts_json["ldd32"].begin(); it != facts_json["ldd32"].end(); ++it) {
+      const std::string prog = it.key();
+      INFO("kernel " << version << ": " << prog);
+      REQUIRE(it.value().at("exit_status") == 0);
+      const std::string cap_path = dir + "/captures/" + prog + ".entry.json";
+      REQUIRE(::access(cap_path.c_str(), R_OK) == 0);
+      nlohmann::json j = read_json(cap_path);
+      std::string which;
+      if (!same_files(j, &which)) {
+        WARN("SKIPPED " << version << "/" << prog << ": " << which << " is not the recorded file");
+        ++skipped;
+        continue;
+      }
+      live::Capture cap = analysis::capture_from_json(j);
+      sim::ExecRequest req = request_of(j, facts);
+      req.stage = sim::Stage::start;
+      const std::string cwd = j.value("cwd", std::string("/"));
+      VmFs fs(cwd, cap.maps);
+      VmRtld rtld(cap.maps, *cfg, cwd);
+      sim::Pipeline pipeline(fs, &rtld);
+      sim::ExecResult r = pipeline.predict(req);
+      REQUIRE(r.start.has_value());
+      // `libs' order: ld.so's resolution order (RtldResult), ld.so where first named.
+      std::vector<sim::StartInfo::Object> objects = r.start->objects;
+      std::sort(objects.begin(), objects.end(),
+                [](const sim::StartInfo::Object& x, const sim::StartInfo::Object& y) {
+                  return x.index < y.index;
+                });
+      std::vector<std::string> predicted, actual;
+      for (const sim::StartInfo::Object& o : objects)
+        if (o.index > 0) predicted.push_back(o.name == o.path ? o.path : o.name + " => " + o.path);
+      std::istringstream ldd(it.value().at("stdout").get<std::string>());
+      std::string line;
+      while (std::getline(ldd, line)) {
+        size_t b = line.find_first_not_of(" \t"), paren = line.rfind(" (0x");
+        if (b == std::string::npos || paren == std::string::npos || paren <= b) continue;
+        std::string entry = line.substr(b, paren - b);
+        if (entry == "linux-gate.so.1") continue;  // the vDSO
+        // Run as `ld.so --list ./PROG', ld.so takes the main map's $ORIGIN from the name it
+        // was given (".", made absolute with the cwd), where an exec gives /proc/self/exe's
+        // directory: the same directory, spelt ".../start32/./lib".
+        for (size_t dot; (dot = entry.find("/./")) != std::string::npos;) entry.erase(dot, 2);
+        actual.push_back(entry);
+      }
+      ++total;
+      CHECK(predicted == actual);
+      if (predicted == actual) ++agree;
+    }
+    WARN("kernel " << version << ": libs: " << agree << " of " << total
+                   << " ia32 programs list what i386 ld.so --list lists"
+                   << (skipped ? ", " + std::to_string(skipped) + " skipped" : std::string()));
+    CHECK(total > 0);
+  }
+  CHECK(dirs >= 8);
 }
