@@ -3,9 +3,10 @@
 // and 64 KiB, and --stage start for the dynamic programs, through analysis::verify_in_vm (the
 // code behind `execmap verify --vm`). Every case must be exact (dev and inode aside; at the
 // entry point [heap] lines aside). The ia32 corpus (a second CORPUS_DIR after a colon) gets the
-// same exec cases, no start stage (i386 ld.so is not modelled) and, for five programs, the
-// setarch personalities. Prints the count per kernel.
-// Usage: vm_verify_kernels AGENT CORPUS_DIR[:CORPUS32_DIR] [--la57 IMAGE] IMAGE...
+// same cases, with i386 ld.so at the start stage, and, for five programs, the setarch
+// personalities; the ia32 start-stage corpus (start32/, a third) gets only --stage start.
+// Prints the count per kernel.
+// Usage: vm_verify_kernels AGENT CORPUS_DIR[:CORPUS32_DIR[:START32_DIR]] [--la57 IMAGE] IMAGE...
 // (exit 77: skipped)
 #include <unistd.h>
 
@@ -47,6 +48,7 @@ bool dynamic(const std::string& path) {
   req.filename = path;
   req.argv = {path};
   req.profile = sim::default_profile();
+  req.profile.ia32.enabled = true;  // Debian's kernels run ia32 programs, whatever this one does
   sim::ExecResult r = sim::Pipeline(fs, nullptr).predict(req);
   return r.ok() && r.objects.size() > 1;
 }
@@ -104,8 +106,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const bool ia32 = corpus.size() > 9 && corpus.compare(corpus.size() - 9, 9, "/corpus32") == 0;
+  const bool start32 = corpus.size() > 8 && corpus.compare(corpus.size() - 8, 8, "/start32") == 0;
   for (const std::string& p : programs) {
     std::vector<testing::Shape> shapes = testing::shapes_for(p, corpus);
+    if (start32) {
+      cases.push_back(make_case(p + ".start", corpus, shapes[0], 8ull << 20, true));
+      continue;
+    }
     for (const testing::Shape& s : shapes)
       cases.push_back(make_case(p + "." + s.name, corpus, s, 8ull << 20, false));
     for (const std::string& sp : testing::stack_limit_programs()) {
@@ -114,7 +121,7 @@ int main(int argc, char** argv) {
       cases.push_back(make_case(p + ".stack-1g", corpus, shapes[0], 1ull << 30, false));
       cases.push_back(make_case(p + ".stack-64k", corpus, shapes[0], 64ull << 10, false));
     }
-    if (!ia32 && dynamic(corpus + "/" + p))
+    if (dynamic(corpus + "/" + p))
       cases.push_back(make_case(p + ".start", corpus, shapes[0], 8ull << 20, true));
     if (ia32 && (p == "pie32" || p == "nopie32" || p == "static32" || p == "static-pie32" ||
                  p == "tiny-nognustack32")) {
