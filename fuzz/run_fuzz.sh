@@ -65,7 +65,7 @@ seed_one() {  # name exe [interp] [options]
 }
 progs=()
 for d in "$src/testdata/golden/bin" "$build/corpus" "$src/build/corpus" "${EXECMAP_CORPUS_DIR:-/nonexistent}" \
-         "$build/corpus32" "$src/build/corpus32"; do
+         "$build/corpus32" "$src/build/corpus32" "$build/start32" "$src/build/start32"; do
   [ -d "$d" ] || continue
   for p in "$d"/*; do
     [ -f "$p" ] && head -c 4 "$p" | grep -q "ELF" && progs+=("$p")
