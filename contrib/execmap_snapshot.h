@@ -66,7 +66,11 @@ static int execmap_snapshot_write(const char *path, uint64_t sp, uint64_t rip, u
   execmap_snapshot_hex_(f, (const unsigned char *)(uintptr_t)sp, stack_end - sp);
   fputs("\"", f);
   if (phdrs) {
+#if UINTPTR_MAX == 0xffffffffu
+    const Elf32_Phdr *ph = (const Elf32_Phdr *)phdrs; /* an i386 loader's ELF32 headers */
+#else
     const Elf64_Phdr *ph = (const Elf64_Phdr *)phdrs;
+#endif
     int first = 1;
     fputs(",\n \"memory\": [", f);
     for (int i = 0; i < phnum; ++i) {

@@ -16,6 +16,14 @@ for bug in NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED \
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -DBUG_$bug -o "$out/ref_loader-$name" "$here/ref_loader.c"
 done
+# The same for i386 programs (gcc -m32): ref_loader32, ref_loader32-<bug>, loaders of ia32
+# programs that only a kernel with ia32 emulation runs (tests/vm/grade32.sh runs them in qemu).
+$cc $flags -m32 -o "$out/ref_loader32" "$here/ref_loader.c"
+for bug in NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED \
+           PIE_ENTRY_UNRELOCATED WRONG_PHDR NO_ENVP; do
+  name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
+  $cc $flags -m32 -DBUG_$bug -o "$out/ref_loader32-$name" "$here/ref_loader.c"
+done
 # Snapshot writers: the reference and two broken ones, writing to $out/snap/<name>.json.
 mkdir -p "$out/snap"
 for v in ref:"" no-bss-zero:-DBUG_NO_BSS_ZERO stack-misalign:-DBUG_STACK_MISALIGN; do

@@ -1,6 +1,8 @@
 /* ref_loader: a minimal, correct user-space ELF loader for static and static-pie x86_64
  * programs, graded by `execmap grade` (issue 6). It maps PROG's PT_LOADs as load_elf_binary()
  * does, builds a fresh initial stack (argc, argv, envp, auxv) and jumps to the entry.
+ * Built with -m32 (ref_loader32) it loads static and static-pie i386 programs the same way:
+ * ELF32 headers, 4-byte stack words, the i386 entry state.
  *
  *   ref_loader PROG [ARG...]
  *
@@ -30,6 +32,20 @@
 
 #ifdef EXECMAP_SNAPSHOT
 #include "execmap_snapshot.h"
+#endif
+
+#if defined(__i386__)
+#define W(type) Elf32_##type
+#define ELF_CLASS ELFCLASS32
+#define ELF_MACHINE EM_386
+#define ARCH_NAME "i386"
+typedef uint32_t word_t;
+#else
+#define W(type) Elf64_##type
+#define ELF_CLASS ELFCLASS64
+#define ELF_MACHINE EM_X86_64
+#define ARCH_NAME "x86_64"
+typedef uint64_t word_t;
 #endif
 
 #define PAGE 4096UL
@@ -66,25 +82,25 @@ static void read_exact(int fd, void *buf, size_t len, off_t off) {
 
 /* One PT_LOAD, the way elf_load() does it: the file part with MAP_FIXED|MAP_PRIVATE, the rest
  * of the last file page zeroed (padzero), anonymous zero pages up to p_memsz. */
-static void map_segment(int fd, const Elf64_Phdr *ph, uint64_t base) {
+static void map_segment(int fd, const W(Phdr) *ph, uint64_t base) {
   uint64_t start = base + ph->p_vaddr;
   uint64_t page = PAGE_DOWN(start);
   uint64_t file_end = start + ph->p_filesz, mem_end = start + ph->p_memsz;
   int prot = prot_of(ph->p_flags);
   if (ph->p_filesz) {
     /* Writable while we zero the tail of the last file page; final permissions below. */
-    void *m = mmap((void *)page, PAGE_UP(file_end) - page, prot | PROT_WRITE,
+    void *m = mmap((void *)(uintptr_t)page, PAGE_UP(file_end) - page, prot | PROT_WRITE,
                    MAP_PRIVATE | MAP_FIXED, fd, (off_t)PAGE_DOWN(ph->p_offset));
     if (m == MAP_FAILED) die("mmap of a segment failed");
 #ifndef BUG_NO_BSS_ZERO
     if (mem_end > file_end && (file_end & (PAGE - 1)))
-      memset((void *)file_end, 0, PAGE - (file_end & (PAGE - 1)));
+      memset((void *)(uintptr_t)file_end, 0, PAGE - (file_end & (PAGE - 1)));
 #endif
-    if (mprotect((void *)page, PAGE_UP(file_end) - page, prot) != 0) die("mprotect failed");
+    if (mprotect((void *)(uintptr_t)page, PAGE_UP(file_end) - page, prot) != 0) die("mprotect failed");
   }
   uint64_t anon = ph->p_filesz ? PAGE_UP(file_end) : page;
   if (PAGE_UP(mem_end) > anon) {
-    void *m = mmap((void *)anon, PAGE_UP(mem_end) - anon, prot,
+    void *m = mmap((void *)(uintptr_t)anon, PAGE_UP(mem_end) - anon, prot,
                    MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) die("mmap of the bss failed");
   }
@@ -98,9 +114,19 @@ static char *push_string(char **top, const char *s) {
   return *top;
 }
 
-static void start(uint64_t sp, uint64_t entry) __attribute__((noreturn));
-static void start(uint64_t sp, uint64_t entry) {
-  /* The ELF ABI entry state: rsp at argc, rdx = 0 (no atexit function to register). */
+static void start(uintptr_t sp, uintptr_t entry) __attribute__((noreturn));
+static void start(uintptr_t sp, uintptr_t entry) {
+  /* The ELF ABI entry state: the stack pointer at argc, edx/rdx = 0 (no atexit function to
+   * register; the i386 and x86_64 psABIs both give it that meaning). */
+#if defined(__i386__)
+  __asm__ volatile("mov %0, %%esp\n\t"
+                   "xor %%edx, %%edx\n\t"
+                   "xor %%ebp, %%ebp\n\t"
+                   "jmp *%1\n\t"
+                   :
+                   : "r"(sp), "r"(entry)
+                   : "memory");
+#else
   __asm__ volatile("mov %0, %%rsp\n\t"
                    "xor %%edx, %%edx\n\t"
                    "xor %%ebp, %%ebp\n\t"
@@ -108,6 +134,7 @@ static void start(uint64_t sp, uint64_t entry) {
                    :
                    : "r"(sp), "r"(entry)
                    : "memory");
+#endif
   __builtin_unreachable();
 }
 
@@ -118,15 +145,15 @@ int main(int argc, char **argv) {
   if (fd < 0) die("cannot open PROG");
 
   /* Header and program headers. */
-  Elf64_Ehdr eh;
+  W(Ehdr) eh;
   read_exact(fd, &eh, sizeof eh, 0);
-  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
-    die("not an x86_64 ELF executable");
-  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELF_CLASS ||
+      eh.e_machine != ELF_MACHINE || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+    die("not an " ARCH_NAME " ELF executable");
+  if (eh.e_phentsize != sizeof(W(Phdr)) || eh.e_phnum == 0 || eh.e_phnum > 64)
     die("bad program headers");
-  Elf64_Phdr ph[64];
-  read_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff);
+  W(Phdr) ph[64];
+  read_exact(fd, ph, eh.e_phnum * sizeof(W(Phdr)), (off_t)eh.e_phoff);
 
   /* The span of the PT_LOADs, and the phdr address (load_elf_binary: PT_PHDR, else the
    * PT_LOAD that holds e_phoff). */
@@ -142,7 +169,7 @@ int main(int argc, char **argv) {
     if (PAGE_DOWN(ph[i].p_vaddr) < lo) lo = PAGE_DOWN(ph[i].p_vaddr);
     if (PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz) > hi) hi = PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz);
     if (!have_phdr && eh.e_phoff >= ph[i].p_offset &&
-        eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr) <= ph[i].p_offset + ph[i].p_filesz) {
+        eh.e_phoff + eh.e_phnum * sizeof(W(Phdr)) <= ph[i].p_offset + ph[i].p_filesz) {
       phdr_vaddr = ph[i].p_vaddr + (eh.e_phoff - ph[i].p_offset);
       have_phdr = 1;
     }
@@ -154,7 +181,7 @@ int main(int argc, char **argv) {
   if (eh.e_type == ET_DYN) {
     void *r = mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED) die("cannot reserve the image span");
-    base = (uint64_t)r - lo;
+    base = (uintptr_t)r - lo;
   }
   for (int i = 0; i < eh.e_phnum; ++i)
     if (ph[i].p_type == PT_LOAD) map_segment(fd, &ph[i], base);
@@ -192,16 +219,16 @@ int main(int argc, char **argv) {
   if (own_random) memcpy(random, own_random, 16);
   else memset(random, 0x5a, 16);
 
-  Elf64_auxv_t aux[40];
+  W(auxv_t) aux[40];
   int na = 0;
-#define AUX(t, v) (aux[na].a_type = (t), aux[na].a_un.a_val = (uint64_t)(v), ++na)
+#define AUX(t, v) (aux[na].a_type = (t), aux[na].a_un.a_val = (word_t)(uintptr_t)(v), ++na)
 #ifdef BUG_WRONG_PHDR
   (void)phdr_vaddr;
   AUX(AT_PHDR, base + eh.e_phoff);
 #else
   AUX(AT_PHDR, base + phdr_vaddr);
 #endif
-  AUX(AT_PHENT, sizeof(Elf64_Phdr));
+  AUX(AT_PHENT, sizeof(W(Phdr)));
   AUX(AT_PHNUM, eh.e_phnum);
   AUX(AT_PAGESZ, PAGE);
   AUX(AT_BASE, 0);
@@ -223,30 +250,30 @@ int main(int argc, char **argv) {
   }
   AUX(AT_NULL, 0);
 
-  /* argc, argv[], NULL, envp[], NULL, auxv: 8 * (1 + nargs + 1 + nenv + 1) + 16 * na bytes,
-   * placed so that sp (at argc) is 16-byte aligned. */
+  /* argc, argv[], NULL, envp[], NULL, auxv: a word each (8 bytes, 4 on i386) and two per auxv
+   * entry, placed so that sp (at argc) is 16-byte aligned as the kernel leaves it. */
   size_t words = 1 + (size_t)nargs + 1 + (size_t)nenv + 1 + 2 * (size_t)na;
-  uint64_t *sp = (uint64_t *)(((uintptr_t)top - words * 8) & ~15UL);
+  word_t *sp = (word_t *)(((uintptr_t)top - words * sizeof(word_t)) & ~15UL);
 #ifdef BUG_STACK_MISALIGN
-  sp -= 1;
+  sp = (word_t *)((char *)sp - 8);
 #endif
-  uint64_t *w = sp;
-  *w++ = (uint64_t)nargs;
-  for (int i = 0; i < nargs; ++i) *w++ = (uint64_t)new_argv[i];
+  word_t *w = sp;
+  *w++ = (word_t)nargs;
+  for (int i = 0; i < nargs; ++i) *w++ = (word_t)(uintptr_t)new_argv[i];
   *w++ = 0;
-  for (int i = 0; i < nenv; ++i) *w++ = (uint64_t)new_envp[i];
+  for (int i = 0; i < nenv; ++i) *w++ = (word_t)(uintptr_t)new_envp[i];
   *w++ = 0;
   memcpy(w, aux, (size_t)na * sizeof aux[0]);
 
-  uint64_t entry = base + eh.e_entry;
+  uintptr_t entry = (uintptr_t)(base + eh.e_entry);
 #ifdef BUG_PIE_ENTRY_UNRELOCATED
   entry = eh.e_entry;
 #endif
 #ifdef EXECMAP_SNAPSHOT
-  if (execmap_snapshot_write(EXECMAP_SNAPSHOT, (uint64_t)sp, entry, base, (const void *)ph,
+  if (execmap_snapshot_write(EXECMAP_SNAPSHOT, (uintptr_t)sp, entry, base, (const void *)ph,
                              eh.e_phnum) != 0)
     die("cannot write the snapshot");
 #endif
   fflush(NULL);
-  start((uint64_t)sp, entry);
+  start((uintptr_t)sp, entry);
 }
