@@ -83,11 +83,12 @@ class Memory {
     }
     return out;
   }
-  std::optional<uint64_t> word(uint64_t addr) const {
-    auto b = read(addr, 8);
+  // A little-endian word of `size' bytes: 8, or 4 for an ia32 PROG's stack.
+  std::optional<uint64_t> word(uint64_t addr, unsigned size = 8) const {
+    auto b = read(addr, size);
     if (!b) return std::nullopt;
-    uint64_t v;
-    std::memcpy(&v, b->data(), 8);
+    uint64_t v = 0;
+    std::memcpy(&v, b->data(), size);
     return v;
   }
   // A NUL-terminated string (at most 128 KiB, MAX_ARG_STRLEN is 32 pages).
@@ -221,7 +222,10 @@ class Grader {
   }
 
   void parse_stack() {
-    auto w = [&](uint64_t i) { return mem_.word(in_.sp + 8 * i); };
+    // The initial stack's words are the program's: 4 bytes for ia32 (create_elf_tables()
+    // with the compat elf_addr_t), 8 otherwise.
+    const unsigned size = exe_.ehdr.cls == elf::ElfClass::Elf32 ? 4 : 8;
+    auto w = [&](uint64_t i) { return mem_.word(in_.sp + size * i, size); };
     auto argc = w(0);
     if (!argc) return;
     stack_ok_ = true;

@@ -104,26 +104,6 @@ std::string pt_interp(const std::string& path) {
   return "";
 }
 
-// The files ld.so opens for `prog`, as paths it uses (ldd's "=> PATH"), so the guest resolves
-// them the same way: PT_INTERP, every library, the cache.
-std::vector<std::string> ldso_files(const std::string& prog) {
-  std::vector<std::string> out;
-  std::string cmd = "ldd '" + prog + "' 2>/dev/null";
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char line[4096];
-    while (std::fgets(line, sizeof line, p)) {
-      std::string l = line;
-      size_t arrow = l.find("=> /");
-      size_t start = arrow != std::string::npos ? arrow + 3 : l.find_first_not_of(" \t");
-      if (start == std::string::npos || l[start] != '/') continue;
-      size_t end = l.find(' ', start);
-      out.push_back(l.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    }
-    ::pclose(p);
-  }
-  return out;
-}
-
 // The files i386 ld.so opens for an ia32 program, found as the host's ldconfig cache would
 // (the program's RPATH/RUNPATH with $ORIGIN, then /lib32): its DT_NEEDED closure, by the names
 // ld.so uses. ldd cannot run an ia32 program where the kernel refuses them.
@@ -380,7 +360,7 @@ int main(int argc, char** argv) {
         l.request.timeout_ms = 60000;
         cases.push_back(l);
       } else {
-        for (const std::string& f : ldso_files(corpus + "/" + p)) files.insert(f);
+        for (const std::string& f : execmap::testing::ldd_files(corpus + "/" + p)) files.insert(f);
       }
     }
     if (o.entry_only) continue;

@@ -2,10 +2,31 @@
 // vm_verify_kernels verifies them): one list, so that both run the same cases.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 namespace execmap::testing {
+
+// The files ld.so opens for a 64-bit program, as the paths it uses (ldd's "=> PATH" and the
+// interpreter), so a guest given them resolves the same names the same way.
+inline std::vector<std::string> ldd_files(const std::string& prog) {
+  std::vector<std::string> out;
+  std::string cmd = "ldd '" + prog + "' 2>/dev/null";
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char line[4096];
+    while (std::fgets(line, sizeof line, p)) {
+      std::string l = line;
+      size_t arrow = l.find("=> /");
+      size_t start = arrow != std::string::npos ? arrow + 3 : l.find_first_not_of(" \t");
+      if (start == std::string::npos || l[start] != '/') continue;
+      size_t end = l.find(' ', start);
+      out.push_back(l.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    }
+    ::pclose(p);
+  }
+  return out;
+}
 
 struct Shape {
   std::string name;
