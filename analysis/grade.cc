@@ -39,12 +39,14 @@ const CheckDef kChecks[] = {
     {"segments.bss_zero", "The bss is zero", 2},
     {"segments.no_extra_exec", "No extra executable mappings of PROG", 1},
     {"entry.rip", "Execution starts at base + e_entry", 2},
+    {"entry.registers", "The registers the ABI defines are set: %rdx is 0", 1},
     {"stack.aligned", "sp is 16-byte aligned", 2},
     {"stack.writable", "sp lies in a writable mapping", 1},
     {"stack.argc", "argc is right", 1},
     {"stack.argv", "argv strings are right", 2},
     {"stack.envp", "envp strings are right", 2},
     {"stack.null_terminated", "argv and envp are NULL-terminated", 1},
+    {"stack.executable", "The stack is executable exactly when PT_GNU_STACK says so", 1},
     {"auxv.phdr", "AT_PHDR is right", 1},
     {"auxv.phent", "AT_PHENT is right", 1},
     {"auxv.phnum", "AT_PHNUM is right", 1},
@@ -54,6 +56,8 @@ const CheckDef kChecks[] = {
     {"auxv.base", "AT_BASE is 0 for a static program", 1},
     {"auxv.null", "auxv ends with AT_NULL", 1},
     {"auxv.optional", "Optional auxv entries are sane", 1},
+    {"auxv.execfn", "AT_EXECFN is PROG as given", 1},
+    {"auxv.no_bogus", "No auxv entry the kernel would not give this program", 1},
 };
 
 // "r-x" for a PT_LOAD's p_flags.
@@ -225,20 +229,26 @@ class Grader {
     // The initial stack's words are the program's: 4 bytes for ia32 (create_elf_tables()
     // with the compat elf_addr_t), 8 otherwise.
     const unsigned size = exe_.ehdr.cls == elf::ElfClass::Elf32 ? 4 : 8;
+    word_ = size;
     auto w = [&](uint64_t i) { return mem_.word(in_.sp + size * i, size); };
     auto argc = w(0);
     if (!argc) return;
     stack_ok_ = true;
     argc_ = *argc;
+    // Located as glibc's start code does: argc is an int (x86_64's _start pops the word and
+    // __libc_start_main takes its low 32 bits), argv follows it, envp = &argv[argc + 1]
+    // whatever argv[argc] holds, and the auxv follows envp's NULL.
+    const uint64_t n = argc_ & 0xffffffffu;
     uint64_t i = 1;
-    for (uint64_t k = 0; k < argc_ && k < (1u << 20); ++k, ++i) {
+    for (uint64_t k = 0; k < n && k < (1u << 20); ++k, ++i) {
       auto p = w(i);
       if (!p) { stack_ok_ = false; return; }
       argv_.push_back(*p);
     }
     auto term = w(i++);
     argv_null_ = term && *term == 0;
-    if (!argv_null_) return;
+    if (!term) return;
+    envp_found_ = true;
     for (;;) {
       auto p = w(i++);
       if (!p) return;
@@ -398,6 +408,16 @@ class Grader {
                                           ? " (e_entry was not relocated by the base)"
                                           : ""));
     }
+    if (id == "entry.registers") {
+      if (!in_.rdx) return skip(c, "the snapshot has no \"rdx\": not checked");
+      const std::string reg = word_ == 4 ? "%edx" : "%rdx";
+      const uint64_t v = word_ == 4 ? (*in_.rdx & 0xffffffffu) : *in_.rdx;
+      if (v == 0) return pass(c, reg + " is 0");
+      return fail(c, reg + " is " + hex(v) + " at the entry point, but the kernel sets it to 0 "
+                     "(ELF_PLAT_INIT): the psABI makes it a function that _start registers with "
+                     "atexit(), so a glibc program calls " + hex(v) + " when it exits. Zero " +
+                     reg + " before the jump");
+    }
     if (id == "stack.aligned") {
       if (in_.sp % 16 == 0) return pass(c, "sp " + hex(in_.sp) + " is 16-byte aligned");
       return fail(c, "sp " + hex(in_.sp) + " is not 16-byte aligned (sp % 16 = " +
@@ -417,6 +437,9 @@ class Grader {
     }
     if (id == "stack.argc") {
       if (argc_ == want_argv.size()) return pass(c, "argc = " + std::to_string(argc_));
+      if (word_ == 8 && (argc_ & 0xffffffffu) == want_argv.size())
+        return fail(c, "argc at sp is " + hex(argc_) + ": the upper 4 bytes are not zero (argc is "
+                       "a 64-bit word; write all 8 bytes)");
       return fail(c, "argc is " + std::to_string(argc_) + " but should be " +
                          std::to_string(want_argv.size()));
     }
@@ -425,7 +448,7 @@ class Grader {
       const auto& got = is_argv ? argv_ : envp_;
       const auto& want = is_argv ? want_argv : want_envp;
       const char* name = is_argv ? "argv" : "envp";
-      if (!is_argv && !argv_null_) return fail(c, "envp cannot be found: argv[argc] is not NULL");
+      if (!is_argv && !envp_found_) return fail(c, "envp cannot be found: the stack image ends in argv");
       for (size_t k = 0; k < std::max(got.size(), want.size()); ++k) {
         std::string at = std::string(name) + "[" + std::to_string(k) + "]";
         if (k >= got.size()) {
@@ -450,8 +473,22 @@ class Grader {
       else if (!envp_null_) bad.push_back("envp has no NULL terminator inside the stack image");
       return verdict(c, bad, "argv[argc] and the end of envp are NULL");
     }
+    if (id == "stack.executable") {
+      const MapsLine* m = map_at(in_.sp);
+      if (!m) return fail(c, "sp " + hex(in_.sp) + " is not in any mapping");
+      const bool want = r_.exec_stack;  // the [stack] VMA's VM_EXEC in the prediction
+      const bool got = m->perms.size() >= 3 && m->perms[2] == 'x';
+      const std::string why = want ? "PT_GNU_STACK asks for an executable stack (or its absence "
+                                     "does, for this program)"
+                                   : "PT_GNU_STACK asks for a non-executable stack";
+      if (got == want)
+        return pass(c, "the stack mapping is " + m->perms + ": " + why);
+      return fail(c, "the stack mapping " + hex(m->start) + "-" + hex(m->end) + " is " + m->perms +
+                         ", but " + why + (want ? "; map it with PROT_EXEC" : "; drop PROT_EXEC"));
+    }
     if (c.id.rfind("auxv.", 0) == 0 && !envp_null_)
-      return fail(c, "the auxv cannot be found: argv/envp are not NULL-terminated");
+      return fail(c, "the auxv cannot be found: envp (at &argv[argc + 1]) has no NULL "
+                     "terminator inside the stack image");
     auto expect_aux = [&](uint64_t type, const char* name, uint64_t want) {
       auto v = aux(type);
       if (!v) return fail(c, std::string(name) + " is missing; the kernel passes " + hex(want));
@@ -483,6 +520,44 @@ class Grader {
     if (id == "auxv.null") {
       if (auxv_null_) return pass(c, std::to_string(auxv_.size()) + " entries, then AT_NULL");
       return fail(c, "no AT_NULL before the end of the stack image");
+    }
+    if (id == "auxv.execfn") {
+      auto v = aux(AT_EXECFN);
+      // The string the kernel put at AT_EXECFN (bprm->filename) in the predicted stack.
+      std::string want;
+      if (r_.stack.execfn >= r_.stack.sp)
+        for (uint64_t k = r_.stack.execfn - r_.stack.sp; k < r_.stack.image.size(); ++k) {
+          if (r_.stack.image[k] == 0) break;
+          want.push_back(static_cast<char>(r_.stack.image[k]));
+        }
+      if (!v) return fail(c, "AT_EXECFN is missing; the kernel passes the file name PROG was run "
+                             "by, " + quote(want));
+      auto got = mem_.string(*v);
+      if (!got) return fail(c, "AT_EXECFN " + hex(*v) + " does not point to a captured string");
+      if (*got == want) return pass(c, "AT_EXECFN is " + quote(want));
+      return fail(c, "AT_EXECFN is " + quote(*got) + " but the kernel passes the file name PROG "
+                     "was run by, " + quote(want));
+    }
+    if (id == "auxv.no_bogus") {
+      // Entries create_elf_tables() never gives this program and that change what a consumer
+      // does: AT_NOTELF (glibc then takes the program for a non-ELF one), AT_EXECFD (ld.so
+      // then loads the program from that descriptor), AT_BASE for a program without an
+      // interpreter, AT_SECURE when nothing made the exec secure.
+      const bool has_interp = r_.objects.size() > 1;
+      for (const auto& [t, v] : auxv_) {
+        if (t == AT_NOTELF && v != 0)
+          bad.push_back("AT_NOTELF = " + hex(v) + ": the kernel never passes it for an ELF "
+                        "program, and glibc then treats the program as not ELF");
+        if (t == AT_EXECFD)
+          bad.push_back("AT_EXECFD = " + std::to_string(v) + ": only binfmt_misc's open-binary "
+                        "mode passes it, and ld.so then reads the program from that descriptor");
+        if (t == AT_BASE && v != 0 && !has_interp)
+          bad.push_back("AT_BASE = " + hex(v) + " but PROG has no interpreter: the kernel "
+                        "passes 0");
+        if (t == AT_SECURE && v != 0 && r_.host.secure == 0)
+          bad.push_back("AT_SECURE = " + hex(v) + " but nothing made this exec secure");
+      }
+      return verdict(c, bad, "no entry the kernel would not give");
     }
     if (id == "auxv.optional") {
       std::map<uint64_t, int> seen;
@@ -517,7 +592,9 @@ class Grader {
   std::vector<loader::Section> sections_;
   bool sections_tried_ = false;
   uint64_t base_ = 0;
-  bool stack_ok_ = false, argv_null_ = false, envp_null_ = false, auxv_null_ = false;
+  bool stack_ok_ = false, argv_null_ = false, envp_found_ = false, envp_null_ = false,
+       auxv_null_ = false;
+  unsigned word_ = 8;
   uint64_t argc_ = 0;
   std::vector<uint64_t> argv_, envp_;
   std::vector<std::pair<uint64_t, uint64_t>> auxv_;
@@ -617,6 +694,14 @@ bool parse_snapshot(const nlohmann::json& j, GradeInput* in, std::string* err) {
   if (!parse_hex_bytes(image, &in->image)) {
     *err = "snapshot: \"image\" is not a hex string";
     return false;
+  }
+  if (j.contains("rdx")) {
+    uint64_t v = 0;
+    if (!j["rdx"].is_string() || !parse_hex_string(j["rdx"].get<std::string>(), &v)) {
+      *err = "snapshot: \"rdx\" must be a \"0x...\" string";
+      return false;
+    }
+    in->rdx = v;
   }
   in->has_memory = j.contains("memory");
   if (in->has_memory) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct GradeMemory {
 struct GradeInput {
   std::string maps;
   uint64_t rip = 0, sp = 0;
+  // %rdx (%edx for an ia32 PROG) at the jump, when known: the live trace reads it, a snapshot
+  // may give "rdx". The psABI makes it a function _start registers with atexit.
+  std::optional<uint64_t> rdx;
   std::vector<uint8_t> image;  // [sp, end of the mapping holding sp)
   bool has_memory = false;
   std::vector<GradeMemory> memory;

@@ -20,7 +20,7 @@ CLI::App* setup_grade(CLI::App& app, GradeOptions& o) {
       "grade", "Grade a user-space ELF loader: the mappings, entry point, stack and auxv it "
                "hands to PROG, against what execve() would build");
   auto* snap = sub->add_option("--snapshot", o.snapshot,
-                               "Grade a snapshot file {maps, rip, sp, image, memory?} "
+                               "Grade a snapshot file {maps, rip, sp, rdx?, image, memory?} "
                                "(contrib/execmap_snapshot.h writes one)");
   auto* live = sub->add_option("--loader", o.loader,
                                "Run 'CMD PROG [ARG...]' under ptrace and grade it at PROG's entry");
@@ -146,6 +146,7 @@ int run_grade(const GradeOptions& o) {
       in.maps = stop.maps;
       in.rip = stop.rip;
       in.sp = stop.rsp;
+      in.rdx = stop.rdx;
       in.image = stop.stack_image;
       in.has_memory = true;
       for (auto& m : stop.memory) in.memory.push_back({m.start, std::move(m.bytes)});

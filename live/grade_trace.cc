@@ -135,6 +135,7 @@ class Tracer {
     bp_.set = false;
     out->rip = regs.rip;
     out->rsp = regs.rsp;
+    out->rdx = regs.rdx;
     out->base = base_;
     read_text("/proc/" + std::to_string(pid_) + "/maps", &out->maps);
     uint64_t total = 0;

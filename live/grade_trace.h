@@ -35,6 +35,7 @@ struct LoaderStop {
   std::string message;
   std::string maps;
   uint64_t rip = 0, rsp = 0;
+  uint64_t rdx = 0;                   // %rdx (%edx) at the stop: the psABI's atexit function
   std::vector<uint8_t> stack_image;   // [rsp, end of the mapping holding rsp)
   std::vector<MemoryRange> memory;    // every readable mapping (bounded)
   uint64_t base = 0;                  // the base used for the breakpoint
