@@ -62,6 +62,15 @@ expect "pie-entry-unrelocated static-pie" 4 entry.rip --loader "$loaders/ref_loa
 expect "pie-entry-unrelocated static (non-PIE: harmless)" 0 "" --loader "$loaders/ref_loader-pie-entry-unrelocated" "$corpus/static" x
 expect "wrong-phdr static" 4 auxv.phdr --loader "$loaders/ref_loader-wrong-phdr" "$corpus/static" x
 expect "no-envp tiny" 4 stack.envp --loader "$loaders/ref_loader-no-envp" "$corpus/tiny" x
+# Issue 18: the checks for defects that break real programs, and no cascades.
+expect "rdx-garbage static" 4 entry.registers --loader "$loaders/ref_loader-rdx-garbage" "$corpus/static" x
+expect "execfn-first-arg static" 4 auxv.execfn --loader "$loaders/ref_loader-execfn-first-arg" "$corpus/static" x y
+expect "at-notelf static" 4 auxv.no_bogus --loader "$loaders/ref_loader-at-notelf" "$corpus/static" x
+expect "exec-stack static" 4 stack.executable --loader "$loaders/ref_loader-exec-stack" "$corpus/static" x
+expect "exec-stack execstack-static (wanted)" 0 "" --loader "$loaders/ref_loader-exec-stack" "$corpus/execstack-static" x
+expect "ref_loader execstack-static (stack should be executable)" 4 stack.executable --loader "$loaders/ref_loader" "$corpus/execstack-static" x
+expect "argv-null-garbage static" 4 stack.null_terminated --loader "$loaders/ref_loader-argv-null-garbage" "$corpus/static" x
+expect "argc-high static" 4 stack.argc --loader "$loaders/ref_loader-argc-high" "$corpus/static" x
 
 # 3. Snapshots written by contrib/execmap_snapshot.h.
 for v in ref:: no-bss-zero::segments.bss_zero stack-misalign::stack.aligned; do

@@ -48,6 +48,14 @@ const std::vector<Expect>& expectations() {
       {"ref_loader32-pie-entry-unrelocated", "static32", {"x"}, 0, ""},
       {"ref_loader32-wrong-phdr", "static32", {"x"}, 4, "auxv.phdr"},
       {"ref_loader32-no-envp", "tiny32", {"x"}, 4, "stack.envp"},
+      {"ref_loader32-rdx-garbage", "static32", {"x"}, 4, "entry.registers"},
+      {"ref_loader32-execfn-first-arg", "static32", {"x", "y"}, 4, "auxv.execfn"},
+      {"ref_loader32-at-notelf", "static32", {"x"}, 4, "auxv.no_bogus"},
+      {"ref_loader32-exec-stack", "static32", {"x"}, 4, "stack.executable"},
+      // No PT_GNU_STACK: READ_IMPLIES_EXEC for an ia32 program, so the stack is executable.
+      {"ref_loader32-exec-stack", "tiny-nognustack32", {"x"}, 0, ""},
+      {"ref_loader32", "tiny-nognustack32", {"x"}, 4, "stack.executable"},
+      {"ref_loader32-argv-null-garbage", "static32", {"x"}, 4, "stack.null_terminated"},
   };
   return e;
 }

@@ -11,16 +11,16 @@ mkdir -p "$out"
 # Linked at 0x10000000 so a non-PIE PROG (0x400000, 0x200000) can be mapped at its address.
 flags="-static -O2 -fno-lto -Wall -Wextra -Werror -Wl,-Ttext-segment=0x10000000"
 $cc $flags -o "$out/ref_loader" "$here/ref_loader.c"
-for bug in NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED \
-           PIE_ENTRY_UNRELOCATED WRONG_PHDR NO_ENVP; do
+bugs="NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED PIE_ENTRY_UNRELOCATED
+      WRONG_PHDR NO_ENVP RDX_GARBAGE EXECFN_FIRST_ARG AT_NOTELF EXEC_STACK ARGV_NULL_GARBAGE"
+for bug in $bugs ARGC_HIGH; do
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -DBUG_$bug -o "$out/ref_loader-$name" "$here/ref_loader.c"
 done
 # The same for i386 programs (gcc -m32): ref_loader32, ref_loader32-<bug>, loaders of ia32
 # programs that only a kernel with ia32 emulation runs (tests/vm/grade32.sh runs them in qemu).
 $cc $flags -m32 -o "$out/ref_loader32" "$here/ref_loader.c"
-for bug in NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED \
-           PIE_ENTRY_UNRELOCATED WRONG_PHDR NO_ENVP; do
+for bug in $bugs; do
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -m32 -DBUG_$bug -o "$out/ref_loader32-$name" "$here/ref_loader.c"
 done

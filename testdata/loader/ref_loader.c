@@ -17,6 +17,12 @@
  *   BUG_PIE_ENTRY_UNRELOCATED for ET_DYN, jumps to e_entry without adding the base
  *   BUG_WRONG_PHDR            AT_PHDR is the file offset of the phdrs, not their address
  *   BUG_NO_ENVP               an empty environment is passed
+ *   BUG_RDX_GARBAGE           %rdx (%edx) is not zeroed: it holds the entry address
+ *   BUG_EXECFN_FIRST_ARG      AT_EXECFN names PROG's first argument instead of PROG
+ *   BUG_AT_NOTELF             the auxv also has AT_NOTELF = 1
+ *   BUG_EXEC_STACK            the new stack is mapped executable
+ *   BUG_ARGV_NULL_GARBAGE     argv[argc] holds 1 instead of NULL (envp stays at argv + argc + 1)
+ *   BUG_ARGC_HIGH             argc's upper 4 bytes are garbage (an int stored in a 64-bit word)
  * Optional: -DEXECMAP_SNAPSHOT=PATH writes a contrib/execmap_snapshot.h snapshot before the
  * jump (needs -I contrib).
  */
@@ -120,19 +126,27 @@ static void start(uintptr_t sp, uintptr_t entry) {
    * register; the i386 and x86_64 psABIs both give it that meaning). */
 #if defined(__i386__)
   __asm__ volatile("mov %0, %%esp\n\t"
+#ifdef BUG_RDX_GARBAGE
+                   "mov %1, %%edx\n\t"
+#else
                    "xor %%edx, %%edx\n\t"
+#endif
                    "xor %%ebp, %%ebp\n\t"
                    "jmp *%1\n\t"
                    :
-                   : "r"(sp), "r"(entry)
+                   : "S"(sp), "D"(entry) /* never in edx or ebp, which are set here */
                    : "memory");
 #else
   __asm__ volatile("mov %0, %%rsp\n\t"
+#ifdef BUG_RDX_GARBAGE
+                   "mov %1, %%rdx\n\t"
+#else
                    "xor %%edx, %%edx\n\t"
+#endif
                    "xor %%ebp, %%ebp\n\t"
                    "jmp *%1\n\t"
                    :
-                   : "r"(sp), "r"(entry)
+                   : "S"(sp), "D"(entry) /* never in edx or ebp, which are set here */
                    : "memory");
 #endif
   __builtin_unreachable();
@@ -188,7 +202,11 @@ int main(int argc, char **argv) {
   close(fd);
 
   /* The new stack: strings at the top, then AT_RANDOM's bytes, then the pointer arrays. */
-  char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+  int stack_prot = PROT_READ | PROT_WRITE;
+#ifdef BUG_EXEC_STACK
+  stack_prot |= PROT_EXEC;
+#endif
+  char *stack = mmap(NULL, STACK_SIZE, stack_prot,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0);
   if (stack == MAP_FAILED) die("cannot map a stack");
   char *top = stack + STACK_SIZE;
@@ -237,7 +255,14 @@ int main(int argc, char **argv) {
 #ifndef BUG_NO_AT_RANDOM
   AUX(AT_RANDOM, random);
 #endif
+#ifdef BUG_EXECFN_FIRST_ARG
+  AUX(AT_EXECFN, nargs > 1 ? new_argv[1] : execfn);
+#else
   AUX(AT_EXECFN, execfn);
+#endif
+#ifdef BUG_AT_NOTELF
+  AUX(AT_NOTELF, 1);
+#endif
   /* Host facts copied from our own auxv, as the kernel would give them to any program. */
   static const unsigned long copied[] = {AT_SYSINFO_EHDR, AT_MINSIGSTKSZ, AT_HWCAP, AT_HWCAP2,
                                          AT_CLKTCK, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE,
@@ -258,9 +283,17 @@ int main(int argc, char **argv) {
   sp = (word_t *)((char *)sp - 8);
 #endif
   word_t *w = sp;
+#if defined(BUG_ARGC_HIGH) && !defined(__i386__)
+  *w++ = (word_t)nargs | 0xffffef8d00000000ull;
+#else
   *w++ = (word_t)nargs;
+#endif
   for (int i = 0; i < nargs; ++i) *w++ = (word_t)(uintptr_t)new_argv[i];
+#ifdef BUG_ARGV_NULL_GARBAGE
+  *w++ = 1;
+#else
   *w++ = 0;
+#endif
   for (int i = 0; i < nenv; ++i) *w++ = (word_t)(uintptr_t)new_envp[i];
   *w++ = 0;
   memcpy(w, aux, (size_t)na * sizeof aux[0]);
