@@ -202,7 +202,19 @@ int main(int argc, char **argv) {
   close(fd);
 
   /* The new stack: strings at the top, then AT_RANDOM's bytes, then the pointer arrays. */
-  int stack_prot = PROT_READ | PROT_WRITE;
+  /* Executable when PT_GNU_STACK has PF_X; without PT_GNU_STACK, an i386 program gets
+   * READ_IMPLIES_EXEC and so an executable stack, an x86_64 one does not. */
+  int stack_x = 0, have_gnu_stack = 0;
+  for (int i = 0; i < eh.e_phnum; ++i)
+    if (ph[i].p_type == PT_GNU_STACK) {
+      have_gnu_stack = 1;
+      stack_x = (ph[i].p_flags & PF_X) != 0;
+    }
+#if defined(__i386__)
+  if (!have_gnu_stack) stack_x = 1;
+#endif
+  (void)have_gnu_stack;
+  int stack_prot = PROT_READ | PROT_WRITE | (stack_x ? PROT_EXEC : 0);
 #ifdef BUG_EXEC_STACK
   stack_prot |= PROT_EXEC;
 #endif
