@@ -30,6 +30,18 @@ CLI::App* setup_grade(CLI::App& app, GradeOptions& o) {
   sub->add_option("--gradescope", o.gradescope, "Also write Gradescope's results.json here");
   sub->add_option("--timeout-ms", o.timeout_ms, "Wall-clock bound on the loader (--loader)")
       ->capture_default_str();
+  sub->add_option("--as-limit-mb", o.as_limit_mb,
+                  "The loader's RLIMIT_AS in MiB (--loader): address space, reservations included")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t(64), uint64_t(1) << 27));
+  sub->add_option("--cpu-seconds", o.cpu_seconds, "The loader's RLIMIT_CPU (--loader)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  sub->add_option("--fsize-mb", o.fsize_mb,
+                  "The loader's RLIMIT_FSIZE in MiB (--loader): files it writes, its stderr "
+                  "included")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t(1), uint64_t(1024)));
   add_exec_options(sub, o.exec, {"text", "json"}, "text");
   return sub;
 }
@@ -135,6 +147,9 @@ int run_grade(const GradeOptions& o) {
         break;
       }
     treq.timeout_ms = o.timeout_ms;
+    treq.address_space_limit = o.as_limit_mb << 20;
+    treq.cpu_seconds = o.cpu_seconds;
+    treq.file_size_limit = o.fsize_mb << 20;
     live::LoaderStop stop;
     if (!live::trace_loader(treq, &stop, &why)) {
       std::cerr << "execmap: error: " << why << "\n";
@@ -153,7 +168,10 @@ int run_grade(const GradeOptions& o) {
       report = analysis::grade_state(r, file, in);
       report.base_note += "; " + stop.message;
     } else {
-      report = analysis::grade_no_state(r, stop.message);
+      std::string why = stop.message;
+      if (!stop.stderr_tail.empty())
+        why += "\nthe loader's stderr (last lines):\n" + stop.stderr_tail;
+      report = analysis::grade_no_state(r, why);
     }
   }
   if (!o.rubric.empty() && !analysis::apply_rubric(rubric, &report, &err)) {

@@ -101,6 +101,10 @@ struct GradeOptions {
   ExecOptions exec;
   std::string snapshot, loader, rubric, gradescope;
   unsigned timeout_ms = 10000;
+  // The loader's resource limits (--loader). RLIMIT_AS is large enough for the reservations
+  // a correct loader makes (a 4 GiB PROT_NONE span for a PIE, say).
+  uint64_t as_limit_mb = 16384, fsize_mb = 1;
+  unsigned cpu_seconds = 5;
 };
 CLI::App* setup_grade(CLI::App& app, GradeOptions& o);
 int run_grade(const GradeOptions& o);

@@ -17,7 +17,7 @@ struct LoaderTraceRequest {
   uint64_t first_load_offset = 0, first_load_vaddr = 0;  // page-rounded down
   unsigned timeout_ms = 10000;
   unsigned cpu_seconds = 5;
-  uint64_t address_space_limit = 1ull << 30;
+  uint64_t address_space_limit = 16ull << 30;
   uint64_t file_size_limit = 1ull << 20;
 };
 
@@ -39,6 +39,7 @@ struct LoaderStop {
   std::vector<uint8_t> stack_image;   // [rsp, end of the mapping holding rsp)
   std::vector<MemoryRange> memory;    // every readable mapping (bounded)
   uint64_t base = 0;                  // the base used for the breakpoint
+  std::string stderr_tail;            // the last 20 lines the loader wrote to stderr
 };
 
 // Runs the loader. Returns false with *error only when tracing itself is impossible (fork or

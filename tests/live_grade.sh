@@ -72,6 +72,25 @@ expect "ref_loader execstack-static" 0 "" --loader "$loaders/ref_loader" "$corpu
 expect "argv-null-garbage static" 4 stack.null_terminated --loader "$loaders/ref_loader-argv-null-garbage" "$corpus/static" x
 expect "argc-high static" 4 stack.argc --loader "$loaders/ref_loader-argc-high" "$corpus/static" x
 
+# Correct loaders written another way get full marks: a 4 GiB reservation (RLIMIT_AS must not
+# stop it), a read-only whole-file buffer (not a segment: a 0-point note).
+expect "reserve-4g static-pie" 0 "" --loader "$loaders/ref_loader-reserve-4g" "$corpus/static-pie" x
+expect "file-buffer static" 0 "" --loader "$loaders/ref_loader-file-buffer" "$corpus/static" x
+expect "file-buffer static-pie" 0 "" --loader "$loaders/ref_loader-file-buffer" "$corpus/static-pie" x
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s={c["id"]:c for c in d["checks"]}
+assert "read-only" in s["segments.size"]["output"] and "note (0 points)" in s["segments.size"]["output"]' "$tmp/out.json"; then
+  ok "file-buffer: the buffer is reported as a note"
+else bad "file-buffer: no note about the buffer"; fi
+# A loader that gives up before the entry: its own message is in the report.
+# (the 64-bit reference refuses an ia32 PROG, which the prediction takes with ia32 on)
+"$execmap" grade --kernel-config ia32=on --format json --loader "$loaders/ref_loader" -i \
+  "$(dirname "$corpus")/corpus32/static32" >"$tmp/out.json" 2>"$tmp/err"
+rc=$?
+if [ $rc = 4 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+o=d["checks"][0]["output"]; assert "exited with status 127" in o and "not an x86_64 ELF executable" in o, o' "$tmp/out.json"; then
+  ok "the loader's stderr is in the report"
+else bad "the loader's stderr is not in the report (exit $rc) $(head -c 300 "$tmp/out.json")"; fi
+
 # 3. Snapshots written by contrib/execmap_snapshot.h.
 for v in ref:: no-bss-zero::segments.bss_zero stack-misalign::stack.aligned; do
   name=${v%%::*} want=${v#*::}

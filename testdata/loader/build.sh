@@ -17,6 +17,11 @@ for bug in $bugs ARGC_HIGH; do
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -DBUG_$bug -o "$out/ref_loader-$name" "$here/ref_loader.c"
 done
+# Correct loaders built another way: a 4 GiB reservation for a PIE, a whole-file buffer.
+for how in RESERVE_4G FILE_BUFFER; do
+  name=$(echo "$how" | tr 'A-Z_' 'a-z-')
+  $cc $flags -D$how -o "$out/ref_loader-$name" "$here/ref_loader.c"
+done
 # The same for i386 programs (gcc -m32): ref_loader32, ref_loader32-<bug>, loaders of ia32
 # programs that only a kernel with ia32 emulation runs (tests/vm/grade32.sh runs them in qemu).
 $cc $flags -m32 -o "$out/ref_loader32" "$here/ref_loader.c"

@@ -23,6 +23,10 @@
  *   BUG_EXEC_STACK            the new stack is mapped executable
  *   BUG_ARGV_NULL_GARBAGE     argv[argc] holds 1 instead of NULL (envp stays at argv + argc + 1)
  *   BUG_ARGC_HIGH             argc's upper 4 bytes are garbage (an int stored in a 64-bit word)
+ * Correct too, built the way some students build theirs:
+ *   RESERVE_4G                ET_DYN: reserves 4 GiB of PROT_NONE address space for the image
+ *   FILE_BUFFER               first maps the whole file read-only as a buffer and keeps it
+ *                             (a course skeleton's habit)
  * Optional: -DEXECMAP_SNAPSHOT=PATH writes a contrib/execmap_snapshot.h snapshot before the
  * jump (needs -I contrib).
  */
@@ -158,6 +162,12 @@ int main(int argc, char **argv) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die("cannot open PROG");
 
+#ifdef FILE_BUFFER
+  off_t file_size = lseek(fd, 0, SEEK_END);
+  if (file_size <= 0) die("cannot size PROG");
+  const void *file_buffer = mmap(NULL, (size_t)file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (file_buffer == MAP_FAILED) die("cannot map PROG as a buffer");
+#endif
   /* Header and program headers. */
   W(Ehdr) eh;
   read_exact(fd, &eh, sizeof eh, 0);
@@ -193,7 +203,11 @@ int main(int argc, char **argv) {
   /* ET_EXEC: at the link address. ET_DYN: reserve the whole span, then map inside it. */
   uint64_t base = 0;
   if (eh.e_type == ET_DYN) {
-    void *r = mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t span = hi - lo;
+#if defined(RESERVE_4G) && !defined(__i386__)
+    span = (size_t)4 << 30;
+#endif
+    void *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED) die("cannot reserve the image span");
     base = (uintptr_t)r - lo;
   }
