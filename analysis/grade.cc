@@ -53,6 +53,7 @@ const CheckDef kChecks[] = {
     {"auxv.pagesz", "AT_PAGESZ is right", 1},
     {"auxv.entry", "AT_ENTRY is right", 1},
     {"auxv.random", "AT_RANDOM points to 16 readable bytes", 1},
+    {"auxv.random_fresh", "AT_RANDOM's bytes are random: not all zero, new on each run", 1},
     {"auxv.base", "AT_BASE is 0 for a static program", 1},
     {"auxv.null", "auxv ends with AT_NULL", 1},
     {"auxv.optional", "Optional auxv entries are sane", 1},
@@ -268,6 +269,30 @@ class Grader {
     }
   }
 
+  std::optional<std::vector<uint8_t>> random_bytes() const {
+    auto v = aux(AT_RANDOM);
+    if (!v) return std::nullopt;
+    return mem_.read(*v, 16);
+  }
+  static std::string hexbytes(const std::vector<uint8_t>& b) {
+    static const char d[] = "0123456789abcdef";
+    std::string s;
+    for (uint8_t x : b) {
+      s.push_back(d[x >> 4]);
+      s.push_back(d[x & 15]);
+    }
+    return s;
+  }
+
+ public:
+  // For at_random_bytes(): the stack parsed, then the bytes.
+  std::optional<std::vector<uint8_t>> parse_and_read_random() {
+    parse_stack();
+    if (!envp_null_) return std::nullopt;
+    return random_bytes();
+  }
+
+ private:
   std::optional<uint64_t> aux(uint64_t type) const {
     for (const auto& [t, v] : auxv_)
       if (t == type) return v;
@@ -524,6 +549,25 @@ class Grader {
         return fail(c, "AT_RANDOM " + hex(*v) + " does not point to 16 readable bytes");
       return pass(c, "AT_RANDOM " + hex(*v) + " points to 16 readable bytes");
     }
+    if (id == "auxv.random_fresh") {
+      auto bytes = random_bytes();
+      if (!aux(AT_RANDOM)) return skip(c, "no AT_RANDOM (auxv.random)");
+      if (!bytes) return skip(c, "the 16 bytes at AT_RANDOM were not captured");
+      bool zero = true;
+      for (uint8_t b : *bytes) zero &= b == 0;
+      if (zero)
+        return fail(c, "the 16 bytes at AT_RANDOM are all zero; the kernel fills them with "
+                       "get_random_bytes(), and glibc seeds the stack protector and pointer "
+                       "guard from them. Copy your own AT_RANDOM bytes or read getrandom()");
+      if (!in_.second_random)
+        return pass(c, "not all zero (one run: " +
+                           (in_.second_run_note.empty() ? std::string("a snapshot")
+                                                        : in_.second_run_note) + ")");
+      if (*in_.second_random == *bytes)
+        return fail(c, "the 16 bytes at AT_RANDOM were the same on two runs (" + hexbytes(*bytes) +
+                       "); the kernel gives new random bytes to every exec");
+      return pass(c, "not all zero, and a second run of the loader gave other bytes");
+    }
     if (id == "auxv.base") {
       auto v = aux(AT_BASE);
       if (!v) return pass(c, "AT_BASE absent (0)");
@@ -670,6 +714,14 @@ std::vector<CheckResult> default_checks() {
 GradeReport grade_state(const sim::ExecResult& r, const std::vector<uint8_t>& file,
                         const GradeInput& in) {
   return Grader(r, file, in).run();
+}
+
+std::optional<std::vector<uint8_t>> at_random_bytes(const sim::ExecResult& r,
+                                                    const GradeInput& in) {
+  if (r.objects.empty()) return std::nullopt;
+  static const std::vector<uint8_t> no_file;
+  Grader g(r, no_file, in);
+  return g.parse_and_read_random();
 }
 
 GradeReport grade_no_state(const sim::ExecResult& r, const std::string& why) {

@@ -25,6 +25,10 @@ struct GradeInput {
   // %rdx (%edx for an ia32 PROG) at the jump, when known: the live trace reads it, a snapshot
   // may give "rdx". The psABI makes it a function _start registers with atexit.
   std::optional<uint64_t> rdx;
+  // auxv.random_fresh: the AT_RANDOM bytes of a second run of the same loader, when there was
+  // one (the live grader runs it twice; a snapshot is one run). second_run_note says how it went.
+  std::optional<std::vector<uint8_t>> second_random;
+  std::string second_run_note;
   std::vector<uint8_t> image;  // [sp, end of the mapping holding sp)
   bool has_memory = false;
   std::vector<GradeMemory> memory;
@@ -58,6 +62,11 @@ GradeReport grade_state(const sim::ExecResult& r, const std::vector<uint8_t>& fi
                         const GradeInput& in);
 // A loader that never handed over control: every check fails with `why`.
 GradeReport grade_no_state(const sim::ExecResult& r, const std::string& why);
+
+// The 16 bytes at AT_RANDOM in a handed-over state, located as the grader locates the auxv;
+// nullopt when there is no AT_RANDOM or its bytes were not captured.
+std::optional<std::vector<uint8_t>> at_random_bytes(const sim::ExecResult& r,
+                                                    const GradeInput& in);
 
 bool parse_snapshot(const nlohmann::json& j, GradeInput* in, std::string* err);
 // {"checks": {"<id>": {"points": N, "name": "...", "enabled": bool}}}; disabled checks are

@@ -165,7 +165,27 @@ int run_grade(const GradeOptions& o) {
       in.image = stop.stack_image;
       in.has_memory = true;
       for (auto& m : stop.memory) in.memory.push_back({m.start, std::move(m.bytes)});
+      // auxv.random_fresh: the same loader run once more, in the same way, for its AT_RANDOM.
+      live::LoaderStop again;
+      std::string why2;
+      if (!live::trace_loader(treq, &again, &why2)) {
+        in.second_run_note = "a second run could not start: " + why2;
+      } else if (again.outcome != Outcome::ReachedEntry &&
+                 again.outcome != Outcome::JumpedElsewhere) {
+        in.second_run_note = "a second run did not hand over control: " + again.message;
+      } else {
+        analysis::GradeInput in2;
+        in2.maps = again.maps;
+        in2.rip = again.rip;
+        in2.sp = again.rsp;
+        in2.image = std::move(again.stack_image);
+        in2.has_memory = true;
+        for (auto& m : again.memory) in2.memory.push_back({m.start, std::move(m.bytes)});
+        in.second_random = analysis::at_random_bytes(r, in2);
+        if (!in.second_random) in.second_run_note = "a second run's AT_RANDOM bytes were not found";
+      }
       report = analysis::grade_state(r, file, in);
+      report.base_note += "; the loader ran twice (the second run for auxv.random_fresh)";
       report.base_note += "; " + stop.message;
     } else {
       std::string why = stop.message;

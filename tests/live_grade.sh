@@ -71,6 +71,8 @@ expect "exec-stack execstack-static (wanted)" 0 "" --loader "$loaders/ref_loader
 expect "ref_loader execstack-static" 0 "" --loader "$loaders/ref_loader" "$corpus/execstack-static" x
 expect "argv-null-garbage static" 4 stack.null_terminated --loader "$loaders/ref_loader-argv-null-garbage" "$corpus/static" x
 expect "argc-high static" 4 stack.argc --loader "$loaders/ref_loader-argc-high" "$corpus/static" x
+expect "random-zero static" 4 auxv.random_fresh --loader "$loaders/ref_loader-random-zero" "$corpus/static" x
+expect "random-fixed static" 4 auxv.random_fresh --loader "$loaders/ref_loader-random-fixed" "$corpus/static" x
 
 # Correct loaders written another way get full marks: a 4 GiB reservation (RLIMIT_AS must not
 # stop it), a read-only whole-file buffer (not a segment: a 0-point note).

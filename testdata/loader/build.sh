@@ -12,7 +12,8 @@ mkdir -p "$out"
 flags="-static -O2 -fno-lto -Wall -Wextra -Werror -Wl,-Ttext-segment=0x10000000"
 $cc $flags -o "$out/ref_loader" "$here/ref_loader.c"
 bugs="NO_BSS_ZERO WRITABLE_TEXT STACK_MISALIGN NO_AT_RANDOM ARGV_REVERSED PIE_ENTRY_UNRELOCATED
-      WRONG_PHDR NO_ENVP RDX_GARBAGE EXECFN_FIRST_ARG AT_NOTELF EXEC_STACK ARGV_NULL_GARBAGE"
+      WRONG_PHDR NO_ENVP RDX_GARBAGE EXECFN_FIRST_ARG AT_NOTELF EXEC_STACK ARGV_NULL_GARBAGE
+      RANDOM_ZERO RANDOM_FIXED"
 for bug in $bugs ARGC_HIGH; do
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -DBUG_$bug -o "$out/ref_loader-$name" "$here/ref_loader.c"

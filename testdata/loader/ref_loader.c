@@ -22,6 +22,8 @@
  *   BUG_AT_NOTELF             the auxv also has AT_NOTELF = 1
  *   BUG_EXEC_STACK            the new stack is mapped executable
  *   BUG_ARGV_NULL_GARBAGE     argv[argc] holds 1 instead of NULL (envp stays at argv + argc + 1)
+ *   BUG_RANDOM_ZERO           AT_RANDOM's 16 bytes are all zero
+ *   BUG_RANDOM_FIXED          AT_RANDOM's 16 bytes are the same on every run
  *   BUG_ARGC_HIGH             argc's upper 4 bytes are garbage (an int stored in a 64-bit word)
  * Correct too, built the way some students build theirs:
  *   RESERVE_4G                ET_DYN: reserves 4 GiB of PROT_NONE address space for the image
@@ -262,6 +264,12 @@ int main(int argc, char **argv) {
   const void *own_random = (const void *)getauxval(AT_RANDOM);
   if (own_random) memcpy(random, own_random, 16);
   else memset(random, 0x5a, 16);
+#ifdef BUG_RANDOM_ZERO
+  memset(random, 0, 16);
+#endif
+#ifdef BUG_RANDOM_FIXED
+  memset(random, 0x5a, 16);
+#endif
 
   W(auxv_t) aux[40];
   int na = 0;
