@@ -140,12 +140,29 @@ int run_grade(const GradeOptions& o) {
     treq.target_path = exe.id.path;
     treq.target_is_dyn = exe.ehdr.e_type == 3;  // ET_DYN
     treq.e_entry = exe.ehdr.e_entry;
-    for (const auto& p : exe.phdrs)
-      if (p.p_type == 1) {  // the first PT_LOAD
+    bool first = true;
+    for (const auto& p : exe.phdrs) {
+      if (p.p_type != 1) continue;  // PT_LOAD
+      if (first) {
         treq.first_load_offset = p.p_offset & ~uint64_t(0xfff);
         treq.first_load_vaddr = p.p_vaddr & ~uint64_t(0xfff);
-        break;
+        first = false;
       }
+      treq.load_vaddrs.push_back(p.p_vaddr & ~uint64_t(0xfff));
+      // The segment holding the entry: its file bytes identify a copy of PROG in memory.
+      if (exe.ehdr.e_entry >= p.p_vaddr && exe.ehdr.e_entry < p.p_vaddr + p.p_filesz) {
+        const uint64_t at = exe.ehdr.e_entry - p.p_vaddr + p.p_offset;
+        const uint64_t n = std::min<uint64_t>(64, p.p_offset + p.p_filesz - at);
+        if (at + n <= file.size())
+          treq.entry_bytes.assign(file.begin() + std::ptrdiff_t(at), file.begin() + std::ptrdiff_t(at + n));
+        const uint64_t tn = std::min<uint64_t>(64, p.p_filesz);
+        if (p.p_offset + tn <= file.size()) {
+          treq.text_bytes.assign(file.begin() + std::ptrdiff_t(p.p_offset),
+                                 file.begin() + std::ptrdiff_t(p.p_offset + tn));
+          treq.text_vaddr = p.p_vaddr;
+        }
+      }
+    }
     treq.timeout_ms = o.timeout_ms;
     treq.address_space_limit = o.as_limit_mb << 20;
     treq.cpu_seconds = o.cpu_seconds;

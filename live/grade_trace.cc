@@ -111,6 +111,7 @@ class Tracer {
           have_base = true;
           break;
         }
+    if (req_.target_is_dyn && !have_base) have_base = find_copy(maps, &base);
     uint64_t entry = base + req_.e_entry;
     bool exec_ok = false;
     for (const auto& m : maps)
@@ -130,6 +131,35 @@ class Tracer {
       bp_.addr = entry;
       base_ = base;
     }
+  }
+
+  // A copy of PROG in anonymous memory: an executable anonymous mapping that starts where one
+  // of PROG's segments would for some base, holding PROG's bytes at that base's entry point
+  // (the first byte aside: it may be our int3) and at the start of the segment holding it.
+  bool find_copy(const std::vector<util::MapsLine>& maps, uint64_t* base) const {
+    if (req_.entry_bytes.size() < 2) return false;
+    for (const auto& m : maps) {
+      if (!m.path.empty() || !(m.prot() & util::kProtExec)) continue;
+      for (uint64_t v : req_.load_vaddrs) {
+        if (m.start < v) continue;
+        const uint64_t b = m.start - v;
+        std::vector<uint8_t> at = read_mem(pid_, b + req_.e_entry, req_.entry_bytes.size());
+        if (at.size() != req_.entry_bytes.size() ||
+            !std::equal(at.begin() + 1, at.end(), req_.entry_bytes.begin() + 1))
+          continue;
+        if (!req_.text_bytes.empty()) {
+          std::vector<uint8_t> t = read_mem(pid_, b + req_.text_vaddr, req_.text_bytes.size());
+          if (t.size() != req_.text_bytes.size()) continue;
+          const uint64_t skip = req_.e_entry - req_.text_vaddr;  // the int3, if it is in range
+          bool same = true;
+          for (size_t k = 0; k < t.size() && same; ++k) same = k == skip || t[k] == req_.text_bytes[k];
+          if (!same) continue;
+        }
+        *base = b;
+        return true;
+      }
+    }
+    return false;
   }
 
   void capture(LoaderStop* out, const user_regs_struct& regs) {

@@ -15,6 +15,12 @@ struct LoaderTraceRequest {
   bool target_is_dyn = false;     // ET_DYN: the base is learned from the loader's mappings
   uint64_t e_entry = 0;
   uint64_t first_load_offset = 0, first_load_vaddr = 0;  // page-rounded down
+  // For a loader that copies PROG into anonymous memory instead of mapping the file: the
+  // page-rounded vaddr of every PT_LOAD (where a copy's mapping may start) and the file's
+  // bytes at e_entry and at the start of the segment holding it, which identify the copy.
+  std::vector<uint64_t> load_vaddrs;
+  std::vector<uint8_t> entry_bytes, text_bytes;
+  uint64_t text_vaddr = 0;  // p_vaddr of the PT_LOAD holding e_entry (text_bytes are its start)
   unsigned timeout_ms = 10000;
   unsigned cpu_seconds = 5;
   uint64_t address_space_limit = 16ull << 30;

@@ -83,6 +83,11 @@ if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s={c["id"]:c for
 assert "read-only" in s["segments.size"]["output"] and "note (0 points)" in s["segments.size"]["output"]' "$tmp/out.json"; then
   ok "file-buffer: the buffer is reported as a note"
 else bad "file-buffer: no note about the buffer"; fi
+# A loader that copies the segments into anonymous memory: found at PROG's entry in the copy
+# (by its bytes), and graded as a mapping loader is.
+for p in static static-pie tiny tls-static; do
+  expect "copy-segments $p" 0 "" --loader "$loaders/ref_loader-copy-segments" "$corpus/$p" x "y z"
+done
 # A loader that gives up before the entry: its own message is in the report.
 # (the 64-bit reference refuses an ia32 PROG, which the prediction takes with ia32 on)
 "$execmap" grade --kernel-config ia32=on --format json --loader "$loaders/ref_loader" -i \

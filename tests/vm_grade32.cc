@@ -56,6 +56,9 @@ const std::vector<Expect>& expectations() {
       {"ref_loader32-exec-stack", "tiny-nognustack32", {"x"}, 0, ""},
       {"ref_loader32", "tiny-nognustack32", {"x"}, 0, ""},
       {"ref_loader32-argv-null-garbage", "static32", {"x"}, 4, "stack.null_terminated"},
+      {"ref_loader32-copy-segments", "static32", {"x"}, 0, ""},
+      {"ref_loader32-copy-segments", "static-pie32", {"x"}, 0, ""},
+      {"ref_loader32-file-buffer", "static-pie32", {"x"}, 0, ""},
       {"ref_loader32-random-zero", "static32", {"x"}, 4, "auxv.random_fresh"},
       {"ref_loader32-random-fixed", "static32", {"x"}, 4, "auxv.random_fresh"},
   };

@@ -18,8 +18,9 @@ for bug in $bugs ARGC_HIGH; do
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -DBUG_$bug -o "$out/ref_loader-$name" "$here/ref_loader.c"
 done
-# Correct loaders built another way: a 4 GiB reservation for a PIE, a whole-file buffer.
-for how in RESERVE_4G FILE_BUFFER; do
+# Correct loaders built another way: a 4 GiB reservation for a PIE, a whole-file buffer, copies
+# of the segments in anonymous memory.
+for how in RESERVE_4G FILE_BUFFER COPY_SEGMENTS; do
   name=$(echo "$how" | tr 'A-Z_' 'a-z-')
   $cc $flags -D$how -o "$out/ref_loader-$name" "$here/ref_loader.c"
 done
@@ -29,6 +30,10 @@ $cc $flags -m32 -o "$out/ref_loader32" "$here/ref_loader.c"
 for bug in $bugs; do
   name=$(echo "$bug" | tr 'A-Z_' 'a-z-')
   $cc $flags -m32 -DBUG_$bug -o "$out/ref_loader32-$name" "$here/ref_loader.c"
+done
+for how in FILE_BUFFER COPY_SEGMENTS; do
+  name=$(echo "$how" | tr 'A-Z_' 'a-z-')
+  $cc $flags -m32 -D$how -o "$out/ref_loader32-$name" "$here/ref_loader.c"
 done
 # Snapshot writers: the reference and two broken ones, writing to $out/snap/<name>.json.
 mkdir -p "$out/snap"

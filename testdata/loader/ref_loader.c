@@ -29,6 +29,8 @@
  *   RESERVE_4G                ET_DYN: reserves 4 GiB of PROT_NONE address space for the image
  *   FILE_BUFFER               first maps the whole file read-only as a buffer and keeps it
  *                             (a course skeleton's habit)
+ *   COPY_SEGMENTS             copies each segment into anonymous memory (pread) instead of
+ *                             mapping the file, then sets its protection
  * Optional: -DEXECMAP_SNAPSHOT=PATH writes a contrib/execmap_snapshot.h snapshot before the
  * jump (needs -I contrib).
  */
@@ -99,6 +101,17 @@ static void map_segment(int fd, const W(Phdr) *ph, uint64_t base) {
   uint64_t page = PAGE_DOWN(start);
   uint64_t file_end = start + ph->p_filesz, mem_end = start + ph->p_memsz;
   int prot = prot_of(ph->p_flags);
+#ifdef COPY_SEGMENTS
+  {
+    void *m = mmap((void *)(uintptr_t)page, PAGE_UP(mem_end) - page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) die("mmap of a segment failed");
+    if (ph->p_filesz) read_exact(fd, (void *)(uintptr_t)start, ph->p_filesz, (off_t)ph->p_offset);
+    if (mprotect((void *)(uintptr_t)page, PAGE_UP(mem_end) - page, prot) != 0) die("mprotect failed");
+    (void)file_end;
+    return;
+  }
+#endif
   if (ph->p_filesz) {
     /* Writable while we zero the tail of the last file page; final permissions below. */
     void *m = mmap((void *)(uintptr_t)page, PAGE_UP(file_end) - page, prot | PROT_WRITE,
