@@ -60,6 +60,7 @@ int run_layout(const LayoutOptions& o) {
                 << hex(r.start->tcb) << "\n";
       for (const auto& o : r.start->objects)
         if (!o.name.empty()) std::cout << "  " << hex(o.base) << "  " << o.name << " (" << o.path << ")\n";
+      if (r.start->ldso_stack) std::cout << ldso_stack_line(*r.start->ldso_stack) << "\n";
       for (const std::string& n : r.start->notes) std::cout << "note: " << n << "\n";
     }
   }

@@ -42,6 +42,9 @@ nlohmann::json target_json(const sim::ExecResult& r);
 std::string target_text(const sim::ExecResult& r);
 nlohmann::json mm_json(const sim::MmFields& mm);
 nlohmann::json error_json(const sim::ExecError& e);
+// ld.so's deepest stack point at the start stage: JSON and the one-line text form.
+nlohmann::json ldso_stack_json(const sim::LdsoStack& s);
+std::string ldso_stack_line(const sim::LdsoStack& s);
 // "execve would fail: ENOEXEC: ... (check)" — the one stderr line for a predicted failure.
 std::string error_line(const sim::ExecError& e);
 // dump() that never throws on invalid UTF-8 (arguments are arbitrary bytes).

@@ -279,15 +279,36 @@ nlohmann::json layout_json(const sim::ExecResult& r) {
     j["objects"] = objs;
     j["heap_may_appear"] = r.start->heap_may_appear;
     j["thread_pointer"] = hex(r.start->tcb);
+    j["ldso_stack"] = r.start->ldso_stack ? ldso_stack_json(*r.start->ldso_stack)
+                                          : nlohmann::json(nullptr);
     j["notes"] = r.start->notes;
   }
   return j;
 }
 
+nlohmann::json ldso_stack_json(const sim::LdsoStack& s) {
+  return {{"depth", s.depth},
+          {"where", s.where},
+          {"exact", s.lower_bound_because.empty()},
+          {"lower_bound_because", s.lower_bound_because},
+          {"initializers_not_modelled", s.initializers_not_modelled},
+          {"room", s.room ? nlohmann::json(*s.room) : nlohmann::json("unlimited")}};
+}
+
+std::string ldso_stack_line(const sim::LdsoStack& s) {
+  std::string line = "ld.so stack: " + std::to_string(s.depth) + " bytes below sp" +
+                     (s.lower_bound_because.empty() ? "" : " at least") + " (" + s.where +
+                     "); the stack limit leaves " +
+                     (s.room ? std::to_string(*s.room) + " bytes" : std::string("unlimited"));
+  for (const std::string& b : s.lower_bound_because) line += "\nnote: a lower bound: " + b;
+  return line;
+}
+
 nlohmann::json error_json(const sim::ExecError& e) {
   nlohmann::json err;
   if (e.kind == sim::ExecError::Kind::Signal) {
-    err = {{"signal", e.name}, {"message", e.message}, {"check", e.check}};
+    err = {{"signal", e.name}, {"message", e.message}, {"check", e.check},
+           {"before_entry", e.before_entry}};
   } else if (e.kind == sim::ExecError::Kind::Io) {
     err = {{"io", true}, {"message", e.message}};
   } else if (e.kind == sim::ExecError::Kind::LdSo) {
@@ -301,7 +322,9 @@ nlohmann::json error_json(const sim::ExecError& e) {
 std::string error_line(const sim::ExecError& e) {
   switch (e.kind) {
     case sim::ExecError::Kind::Signal:
-      return "execve would kill the process: " + e.name + ": " + e.message + " (" + e.check + ")";
+      return std::string(e.before_entry ? "the process would be killed before its entry point: "
+                                        : "execve would kill the process: ") +
+             e.name + ": " + e.message + " (" + e.check + ")";
     case sim::ExecError::Kind::Io:
       return e.message;
     case sim::ExecError::Kind::LdSo:

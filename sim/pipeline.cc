@@ -6,6 +6,7 @@
 
 #include "loader/dyn_info.h"
 #include "loader/elf_defs.h"
+#include "sim/rtld_stack.h"
 #include "sim/rtld_start.h"
 
 namespace execmap::sim {
@@ -157,6 +158,29 @@ void Pipeline::start_stage(const ExecRequest& req, ExecResult* r) const {
   info.tcb = st.tcb;
   info.notes = res->libs.notes;
   info.notes.insert(info.notes.end(), st.notes.begin(), st.notes.end());
+  // ld.so runs on the stack the kernel set up, which may not grow past RLIMIT_STACK: when its
+  // deepest write lies below what the limit lets the stack reach, the page fault finds no VMA
+  // (expand_stack() fails in acct_stack_growth) and the task dies with SIGSEGV in ld.so.
+  info.ldso_stack = rtld_stack_depth(res->libs, res->config,
+                                     env_value(req.envp, "LD_LIBRARY_PATH"), r->host.secure != 0);
+  if (info.ldso_stack) {
+    LdsoStack& ls = *info.ldso_stack;
+    ls.room = stack_room(r->stack.sp, r->stack.end, r->host.stack_rlimit, r->profile.page_size);
+    if (ls.room && ls.depth > *ls.room) {
+      set_error(r, ExecError::Kind::Signal,
+                "ld.so writes " + std::to_string(ls.depth) +
+                    " bytes below the initial stack pointer (its deepest point: " + ls.where +
+                    "), but the stack limit (" + std::to_string(r->host.stack_rlimit) +
+                    " bytes) lets the stack reach only " + std::to_string(*ls.room) +
+                    ": killed by SIGSEGV before the entry point",
+                "acct_stack_growth");
+      r->error.name = "SIGSEGV";
+      r->error.err = 0;
+      r->error.before_entry = true;
+      r->start = std::move(info);
+      return;
+    }
+  }
   r->start = std::move(info);
   // ld.so jumps to the program's entry (elf/rtld.c _dl_start_user -> AT_ENTRY) with the stack
   // pointer the kernel set: at this stage the thread is at AT_ENTRY, not at ld.so's _start.

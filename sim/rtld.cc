@@ -503,6 +503,7 @@ class Resolver {
     }
     o.l_name = realname;
     o.id = id;
+    o.file_size = f->size();
     o.via = via;
     o.search_dir = dir;
     o.syms = loader::read_symbol_facts(*f, d);
@@ -820,6 +821,8 @@ RtldConfig rtld_config_i386() {
   c.sizeof_dlfo = 20;  // i386 keeps eh_dbase too (DLFO_STRUCT_HAS_EH_DBASE)
   c.cache_flags = 0x0003;  // FLAG_ELF_LIBC6
   c.cache_accepts_flag_elf = true;
+  // Its frame sizes are not measured (this host runs no ia32 code; the VMs would have to).
+  c.stack_use.reset();
   return c;
 }
 

@@ -56,6 +56,35 @@ struct RtldConfig {
   // them, and on i386 also 1 (FLAG_ELF, the libc5 era).
   int32_t cache_flags = 0x0303;
   bool cache_accepts_flag_elf = false;
+
+  // How deep ld.so's own work reaches below the initial stack pointer before the entry point
+  // (sim/rtld_stack.h). The fixed parts are frame sizes of this ld.so build, measured on
+  // Debian 12's x86_64 ld.so (2.36-9+deb12u14) by filling the stack below sp with a pattern at
+  // the exec trap and finding the lowest overwritten byte at AT_ENTRY; the variable parts are
+  // the allocas and VLAs of the glibc source named on each field.
+  struct StackUse {
+    // dl_main's deepest point when nothing is mapped (no DT_NEEDED): a program without
+    // dependencies reaches it.
+    uint64_t bare = 2536;
+    // The call to __mmap64 in _dl_map_segments (inlined in _dl_map_object_from_fd) when
+    // _dl_map_object_deps maps a DT_NEEDED object, before the variable parts below.
+    uint64_t map_base = 4024;
+    // _dl_map_object_deps (elf/dl-deps.c): `newp = alloca (sizeof (struct list))` for every
+    // object appended to the search list before this one; 24 bytes, 32 with alloca's rounding.
+    uint64_t list_entry = 32;
+    // _dl_map_object_from_fd (elf/dl-load.c): `struct loadcmd loadcmds[l->l_phnum]`, a VLA of
+    // sizeof (struct loadcmd) per program header, rounded up to 16.
+    uint64_t loadcmd = 56;
+    // _dl_map_object_from_fd: program headers beyond the FILEBUF_SIZE bytes open_verify()
+    // read are copied to `alloca (maplength)`; measured as (maplength + 16) & ~15.
+    uint64_t filebuf = 832;
+    // _dl_init_paths (elf/dl-load.c): LD_LIBRARY_PATH copied with strdupa(); the deepest
+    // point is llp_base + ((strlen + llp_round) & ~15).
+    uint64_t llp_base = 4136;
+    uint64_t llp_round = 25;
+  };
+  // nullopt: not measured for this ld.so, so no kill is predicted from its stack use.
+  std::optional<StackUse> stack_use = StackUse{};
 };
 
 // Debian 12's libc6-i386 (glibc 2.36) ld-linux.so.2: the multiarch lib32 directories, and the
@@ -80,6 +109,7 @@ struct RtldObject {
   std::string libname;  // l_libname->name: the name it was first asked for
   std::string l_name;   // the path rtld opened it by ("" for the main program)
   loader::FileIdentity id;  // id.path is the canonical path /proc/PID/maps shows
+  uint64_t file_size = 0;   // open_verify() reads min(file_size, FILEBUF_SIZE) bytes first
   FoundVia via = FoundVia::NotFound;
   std::string search_dir;   // the directory (with hwcaps subdirectory) it was found in
   int loader = -1;          // l_loader: index of the object whose DT_NEEDED loaded it

@@ -4,10 +4,16 @@
 // three glibc-hwcaps levels active).
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "live/rtld_probe.h"
 #include "loader/exec_file.h"
 #include "loader/lib_files.h"
 #include "sim/rtld.h"
+#include "sim/rtld_stack.h"
 
 using namespace execmap;
 
@@ -83,4 +89,86 @@ TEST_CASE("dl_main's first minimal-malloc requests match the real ld.so", "[rtld
   REQUIRE(sizes.size() >= 6);
   CHECK(std::vector<uint64_t>(sizes.begin(), sizes.begin() + 6) ==
         std::vector<uint64_t>{1481, 1481, 48, 274, 40, 480});
+}
+
+namespace {
+
+// A resolution with the main program, then the objects given (name, e_phnum, e_phoff, file
+// size, via) in load order, each appended to the search list as _dl_map_object_deps does.
+sim::RtldResult stack_case(
+    const std::vector<std::tuple<std::string, uint16_t, uint64_t, uint64_t, sim::FoundVia>>& objs) {
+  sim::RtldResult r;
+  sim::RtldObject m;
+  m.via = sim::FoundVia::Main;
+  r.objects.push_back(m);
+  r.searchlist.push_back(0);
+  for (const auto& [name, phnum, phoff, size, via] : objs) {
+    sim::RtldObject o;
+    o.libname = name;
+    o.via = via;
+    o.dyn.ehdr.e_phnum = phnum;
+    o.dyn.ehdr.e_phoff = phoff;
+    o.file_size = size;
+    r.searchlist.push_back(int(r.objects.size()));
+    r.objects.push_back(o);
+  }
+  return r;
+}
+
+}  // namespace
+
+// The depths live.ldso_stack measured with stack_depth_probe on Debian 12's ld.so:
+// /bin/true 5608 (libc.so.6: 14 headers at offset 64, past the 832-byte buffer), python3
+// 5704 (libc after three other objects), a 6-header library found by DT_RUNPATH 4360, with
+// its headers appended at the end of the file 4712, a program without DT_NEEDED 2536, and
+// /bin/true with a 2903-byte LD_LIBRARY_PATH 7064.
+TEST_CASE("ld.so's stack depth before the entry point", "[rtld][stack]") {
+  sim::RtldConfig cfg;
+  using V = sim::FoundVia;
+  auto depth = [&](const sim::RtldResult& r, std::optional<std::string> llp = std::nullopt,
+                   bool secure = false) {
+    std::optional<sim::LdsoStack> s = sim::rtld_stack_depth(r, cfg, llp, secure);
+    REQUIRE(s);
+    return *s;
+  };
+  sim::LdsoStack bare = depth(stack_case({}));
+  CHECK(bare.depth == 2536);
+  CHECK(bare.where == "dl_main");
+  CHECK(depth(stack_case({{"libc.so.6", 14, 64, 2000000, V::LdSoCache}})).depth == 5608);
+  sim::LdsoStack py = depth(stack_case({{"libm.so.6", 10, 64, 900000, V::LdSoCache},
+                                        {"libz.so.1", 10, 64, 120000, V::LdSoCache},
+                                        {"libexpat.so.1", 10, 64, 200000, V::LdSoCache},
+                                        {"libc.so.6", 14, 64, 2000000, V::LdSoCache}}));
+  CHECK(py.depth == 5704);
+  CHECK(py.where == "mapping libc.so.6 (_dl_map_object_from_fd)");
+  CHECK(py.lower_bound_because.empty());
+  CHECK(depth(stack_case({{"libe.so", 6, 64, 14000, V::RunPath}})).depth == 4360);
+  CHECK(depth(stack_case({{"libe.so", 6, 14000, 14336, V::RunPath}})).depth == 4712);
+  // A file shorter than the buffer: open_verify() read only what there was.
+  CHECK(depth(stack_case({{"libe.so", 6, 64, 300, V::RunPath}})).depth == 4712);
+  sim::RtldResult t = stack_case({{"libc.so.6", 14, 64, 2000000, V::LdSoCache}});
+  std::string llp = "/" + std::string(2902, 'A');
+  CHECK(depth(t, llp).depth == 7064);
+  CHECK(depth(t, llp).where == "copying LD_LIBRARY_PATH (_dl_init_paths)");
+  CHECK(depth(t, llp, /*secure=*/true).depth == 5608);  // AT_SECURE drops LD_LIBRARY_PATH
+  CHECK(depth(t, std::string("")).depth == 5608);
+  // What the model does not cover makes the depth a lower bound, with the reason.
+  sim::LdsoStack pre = depth(stack_case({{"libpre.so", 8, 64, 9000, V::Preload},
+                                         {"libc.so.6", 14, 64, 2000000, V::LdSoCache}}));
+  CHECK(pre.depth == 5608);
+  CHECK(pre.lower_bound_because.size() == 1);
+  CHECK_FALSE(depth(stack_case({{"$ORIGIN/libx.so", 8, 64, 9000, V::RPath}}))
+                  .lower_bound_because.empty());
+  // No measurement for this ld.so: no depth at all.
+  sim::RtldConfig i386 = sim::rtld_config_i386();
+  CHECK_FALSE(sim::rtld_stack_depth(t, i386, std::nullopt, false));
+}
+
+TEST_CASE("the stack room RLIMIT_STACK leaves below sp", "[rtld][stack]") {
+  const uint64_t end = 0x7ffffffff000, sp = 0x7fffffffee30;
+  CHECK(sim::stack_room(sp, end, 4096, 4096) == std::optional<uint64_t>(3632));
+  CHECK(sim::stack_room(sp, end, 5000, 4096) == std::optional<uint64_t>(3632));  // whole pages
+  CHECK(sim::stack_room(sp, end, 8192, 4096) == std::optional<uint64_t>(3632 + 4096));
+  CHECK_FALSE(sim::stack_room(sp, end, sim::kRlimInfinity, 4096));
+  CHECK(sim::stack_room(sp, end, 1024, 4096) == std::optional<uint64_t>(0));
 }
