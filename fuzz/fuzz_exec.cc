@@ -17,6 +17,7 @@
 // Whatever path the executable's PT_INTERP names resolves to the interpreter blob. The target
 // kernel runs ia32 programs, so an EM_386 executable takes the compat loader's ELF32 path.
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -33,6 +34,7 @@
 #include "sim/exec.h"
 #include "sim/profile.h"
 #include "sim/rtld.h"
+#include "sim/rtld_stack.h"
 #include "sim/rtld_start.h"
 #include "sim/target.h"
 #include "util/maps.h"
@@ -85,6 +87,14 @@ uint32_t le32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
 
+// How many inputs took the ia32 path (an EM_386 or EM_486 executable, read as ELF32), for
+// run_fuzz.sh's report; printed when the fuzzer exits.
+struct Elf32Count {
+  uint64_t n = 0;
+  ~Elf32Count() { std::fprintf(stderr, "fuzz_exec: elf32_executions: %llu\n", (unsigned long long)n); }
+};
+Elf32Count g_elf32;
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -101,6 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   exe.resize(exe.size() + exe_pad * page, 0);
   interp.resize(interp.size() + interp_pad * page, 0);
   FuzzFs fs(exe, interp, !(options & 16));
+  if (exe.size() >= 20 && (exe[18] == 3 || exe[18] == 6) && exe[19] == 0) ++g_elf32.n;
 
   sim::ExecRequest req;
   req.filename = "/exe";
@@ -170,9 +181,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sim::RtldRequest rq;
     rq.exe_path = "/exe";
     rq.interp = "/ld";
+    sim::RtldConfig cfg = r.profile.compat ? sim::rtld_config_i386() : sim::RtldConfig();
+    rq.config = cfg;
     sim::RtldResult res = sim::resolve_libraries(rq, exef, &interpf, libs);
-    sim::StartResult st = sim::simulate_rtld_start(r, res, sim::RtldConfig(), true);
+    sim::StartResult st = sim::simulate_rtld_start(r, res, cfg, true);
     sink += st.error + cli::render_maps(r);
+    if (auto depth = sim::rtld_stack_depth(res, cfg, std::string("/l"), false)) {
+      depth->room = sim::stack_room(r.stack.sp, r.stack.end, req.host.stack_rlimit, page);
+      sink += cli::ldso_stack_line(*depth) + cli::dump_json(cli::ldso_stack_json(*depth));
+    }
     for (const auto& n : st.notes) sink += n;
   }
   // The maps parser on the raw bytes: every line it accepts prints back to a line that parses

@@ -44,8 +44,15 @@ fuzzer=$build/fuzz/fuzz_exec
 # Seeds (64-bit and ia32 programs): u32 exe_len, exe_pad, interp_pad, options, seed, then the executable (its first
 # 4 KiB: the headers, program headers and PT_INTERP string live there) and the interpreter.
 # Small inputs keep the rate high (libFuzzer's own cost grows with the input size).
+# FUZZ_ONLY_ELF32=1: seed only ia32 (ELF32) programs, with a corpus of their own, for a
+# campaign that spends its executions on the ELF32 readers and the compat loader.
+only32=${FUZZ_ONLY_ELF32:-0}
 seeds=$build/fuzz-seeds
 corpus=$build/fuzz-corpus
+if [ "$only32" = 1 ]; then
+  seeds=$build/fuzz-seeds32
+  corpus=$build/fuzz-corpus32
+fi
 artifacts=$build/fuzz-artifacts
 mkdir -p "$seeds" "$corpus" "$artifacts"
 ldso=/lib64/ld-linux-x86-64.so.2
@@ -78,13 +85,14 @@ for p in "${progs[@]}"; do
   # ELF32 (ia32) programs get i386's ld-linux.so.2 as the interpreter blob (libc6-i386).
   l=$ldso
   [ "$(head -c 5 "$p" | tail -c 1 | od -An -tu1 | tr -d ' ')" = 1 ] && l=$ldso32
+  [ "$only32" = 1 ] && [ "$l" != "$ldso32" ] && continue
   seed_one "$i-$b" "$p"
   [ -f "$l" ] && seed_one "$i-$b+ld.so" "$p" "$l"
   seed_one "$i-$b-aslr" "$p" "$l" 1
 done
-[ -f "$ldso" ] && seed_one "ld.so-direct" "$ldso"
+[ -f "$ldso" ] && [ "$only32" != 1 ] && seed_one "ld.so-direct" "$ldso"
 [ -f "$ldso32" ] && seed_one "ld.so32-direct" "$ldso32"
-for f in "$here"/seeds/*; do [ -f "$f" ] && cp "$f" "$seeds/"; done
+[ "$only32" != 1 ] && for f in "$here"/seeds/*; do [ -f "$f" ] && cp "$f" "$seeds/"; done
 
 dirs=("$corpus" "$seeds")
 [ -d "$here/regressions" ] && dirs+=("$here/regressions")
@@ -105,8 +113,10 @@ else
   "$fuzzer" "${args[@]}" "${dirs[@]}" >"$logdir/fuzz-0.log" 2>&1
   rc=$?
 fi
-execs=0
+execs=0 execs32=0
 for log in "$logdir"/fuzz-*.log; do
+  n32=$(sed -n 's/^fuzz_exec: elf32_executions: *//p' "$log" | tail -1)
+  execs32=$((execs32 + ${n32:-0}))
   n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   [ -n "$n" ] || n=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
   grep -E '^#[0-9]+' "$log" | tail -1
@@ -116,7 +126,7 @@ for log in "$logdir"/fuzz-*.log; do
     rc=1
   fi
 done
-echo "fuzz: $execs executions in ${seconds}s with $jobs job(s) (logs in $logdir)"
+echo "fuzz: $execs executions ($execs32 of them ia32/ELF32 executables) in ${seconds}s with $jobs job(s) (logs in $logdir)"
 if [ $rc -ne 0 ]; then
   echo "fuzz: FAILED (exit $rc); crashing inputs are in $artifacts (copy them to fuzz/regressions)"
   exit 1
