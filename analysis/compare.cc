@@ -132,6 +132,20 @@ Comparison compare(const sim::ExecResult& r, const live::Capture& c, const Compa
   // as rip; ld.so left rsp as the kernel set it.
   diff("rip", hex(r.rip), hex(c.rip));
   diff("rsp", hex(r.stack.sp), hex(c.rsp));
+  // How deep ld.so wrote below sp on its way to the entry point (sim/rtld_stack.h): exact, or
+  // at least the predicted bound when the model only bounds it.
+  if (c.stack_depth && r.start && r.start->ldso_stack) {
+    const sim::LdsoStack& ls = *r.start->ldso_stack;
+    bool bound = !ls.lower_bound_because.empty();
+    if (bound ? *c.stack_depth < ls.depth : *c.stack_depth != ls.depth)
+      cmp.diffs.push_back({"ld.so stack depth below sp",
+                           (bound ? "at least " : "") + std::to_string(ls.depth) + " (" + ls.where +
+                               ")",
+                           std::to_string(*c.stack_depth) +
+                               (ls.initializers_not_modelled && *c.stack_depth > ls.depth
+                                    ? " (an initializer's own stack use is not modelled)"
+                                    : "")});
+  }
   diff("stack end", hex(r.stack.end), hex(c.stack_end));
   const auto& m = r.mm;
   diff("mm.start_code", hex(m.start_code), hex(c.mm.start_code));

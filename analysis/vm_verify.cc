@@ -67,6 +67,7 @@ bool verify_in_vm(live::VmConfig cfg, const std::vector<VmVerifyCase>& cases,
     vc.cwd = c.cwd;
     vc.request = capture_request_for(c.request, /*disable_aslr=*/true, c.timeout_ms);
     vc.request.stop_at_entry = at_start;
+    vc.request.measure_stack_depth = at_start;
     vm_cases.push_back(vc);
     const std::string interp = live::program_interp(r);
     interps.push_back(interp);

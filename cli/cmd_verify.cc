@@ -214,6 +214,7 @@ int run_verify(const VerifyOptions& o) {
   }
   live::CaptureRequest creq = analysis::capture_request_for(req, /*disable_aslr=*/true, o.timeout_ms);
   creq.stop_at_entry = o.exec.stage == "start";
+  creq.measure_stack_depth = creq.stop_at_entry;
   auto cap = live::capture_at_exec(creq, &why);
   if (!cap) {
     std::cerr << "execmap: error: capture failed: " << why << "\n";

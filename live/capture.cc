@@ -500,6 +500,42 @@ bool read_stopped_child(pid_t pid, Capture* cap, std::string* error) {
   return true;
 }
 
+// measure_stack_depth: the span below sp that holds the pattern, [lo, sp).
+constexpr uint8_t kStackFill = 0xa5;
+
+// Fills [max(stack VMA start, sp - kStackDepthSpan), sp) of the stopped child with kStackFill
+// through /proc/PID/mem (the stack VMA already spans it: setup_arg_pages() expanded it).
+bool fill_below_sp(pid_t pid, uint64_t sp, uint64_t* lo, int* err) {
+  std::string maps;
+  if (!read_file("/proc/" + std::to_string(pid) + "/maps", &maps, err)) return false;
+  uint64_t start = 0;
+  for (const util::MapsLine& m : util::parse_maps(maps))
+    if (m.start <= sp - 1 && sp - 1 < m.end) start = m.start;
+  if (start == 0) {
+    *err = ESRCH;
+    return false;
+  }
+  *lo = sp - start > kStackDepthSpan ? sp - kStackDepthSpan : start;
+  Fd fd(::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
+  if (fd.get() < 0) {
+    *err = errno;
+    return false;
+  }
+  std::vector<uint8_t> fill(static_cast<size_t>(sp - *lo), kStackFill);
+  size_t done = 0;
+  while (done < fill.size()) {
+    ssize_t n = ::pwrite(fd.get(), fill.data() + done, fill.size() - done,
+                         static_cast<off_t>(*lo + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *err = n < 0 ? errno : EIO;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 // stop_at_entry: runs the child from the exec trap to an int3 on AT_ENTRY, so that ld.so (when
 // there is one) has mapped and relocated every library, then undoes the int3 and rewinds rip.
 // Returns false with *error when the capture fails. Otherwise cap->outcome is Stopped (the
@@ -532,6 +568,11 @@ bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_poin
     if (a.first == AT_ENTRY) entry = a.second;
   if (!entry) {
     set_error(error, proc + "/auxv has no AT_ENTRY");
+    return false;
+  }
+  uint64_t fill_lo = 0;
+  if (req.measure_stack_depth && !fill_below_sp(pid, rsp0, &fill_lo, &err)) {
+    set_error(error, "filling the stack below sp: " + errno_text(err));
     return false;
   }
   Breakpoint bp;
@@ -591,6 +632,17 @@ bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_poin
         if (!set_rip(pid, bp.addr, &err)) {
           set_error(error, "rewinding rip to the entry point: " + errno_text(err));
           return false;
+        }
+        if (req.measure_stack_depth) {
+          std::vector<uint8_t> back;
+          if (!read_child_memory(pid, fill_lo, static_cast<size_t>(rsp0 - fill_lo), &back, &err)) {
+            set_error(error, "reading the stack below sp back: " + errno_text(err));
+            return false;
+          }
+          size_t i = 0;
+          while (i < back.size() && back[i] == kStackFill) ++i;
+          if (i == back.size()) cap->stack_depth = 0;
+          else if (i > 0) cap->stack_depth = rsp0 - (fill_lo + i);
         }
         cap->outcome = Capture::Outcome::Stopped;
         return true;

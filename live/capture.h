@@ -22,6 +22,9 @@ struct CaptureRequest {
   // Let ld.so run and capture at AT_ENTRY (an int3 planted there) instead of at the exec trap.
   // Without an interpreter the entry is the first instruction, so nothing else runs.
   bool stop_at_entry = false;
+  // With stop_at_entry: fill the stack below sp with a pattern at the exec trap and, at the
+  // entry point, report how deep the start-up code (ld.so, initializers) wrote below sp.
+  bool measure_stack_depth = false;
 };
 
 // /proc/PID/stat fields 26-28 and 45-51 (proc(5)).
@@ -47,7 +50,14 @@ struct Capture {
   std::vector<uint8_t> stack_image;   // bytes [rsp, stack_end)
   StatMm mm;
   std::vector<std::pair<uint64_t, uint64_t>> auxv;  // /proc/PID/auxv, AT_NULL excluded
+  // measure_stack_depth, at the entry point: bytes below the exec-time sp of the lowest byte
+  // the start-up code overwrote (0: none). nullopt when not measured, or when the writes
+  // reached the bottom of the filled span (kStackDepthSpan, or less in a smaller stack VMA).
+  std::optional<uint64_t> stack_depth;
 };
+
+// How far below sp measure_stack_depth fills the stack.
+constexpr uint64_t kStackDepthSpan = 64 * 1024;
 
 // Fork, apply the request in the child, PTRACE_TRACEME, execve, and stop at the exec trap (or,
 // with stop_at_entry, at AT_ENTRY: the snapshot then has rip == AT_ENTRY and the original code

@@ -65,7 +65,7 @@ void encode_request(WireWriter& w, const CaptureRequest& r) {
   w.u8(r.stack_limit ? 1 : 0);
   w.u64(r.stack_limit.value_or(0));
   w.u32(r.timeout_ms);
-  w.u8(r.stop_at_entry ? 1 : 0);
+  w.u8(static_cast<uint8_t>((r.stop_at_entry ? 1 : 0) | (r.measure_stack_depth ? 2 : 0)));
   w.u32(static_cast<uint32_t>(r.personality));
 }
 
@@ -78,7 +78,9 @@ void decode_request(WireReader& r, CaptureRequest* q) {
   uint64_t limit = r.u64();
   q->stack_limit = has_limit ? std::optional<uint64_t>(limit) : std::nullopt;
   q->timeout_ms = r.u32();
-  q->stop_at_entry = r.u8() != 0;
+  uint8_t entry = r.u8();
+  q->stop_at_entry = entry & 1;
+  q->measure_stack_depth = entry & 2;
   q->personality = r.u32();
 }
 
@@ -222,6 +224,8 @@ void encode(WireWriter& w, const Capture& c) {
                      m.start_brk, m.arg_start, m.arg_end, m.env_start, m.env_end})
     w.u64(v);
   encode_pairs(w, c.auxv);
+  w.u8(c.stack_depth ? 1 : 0);
+  w.u64(c.stack_depth.value_or(0));
 }
 
 bool decode(WireReader& r, Capture* c) {
@@ -242,6 +246,9 @@ bool decode(WireReader& r, Capture* c) {
                       &m.start_brk, &m.arg_start, &m.arg_end, &m.env_start, &m.env_end})
     *v = r.u64();
   c->auxv = decode_pairs(r);
+  bool has_depth = r.u8() != 0;
+  uint64_t depth = r.u64();
+  c->stack_depth = has_depth ? std::optional<uint64_t>(depth) : std::nullopt;
   return !r.fail();
 }
 

@@ -52,6 +52,7 @@ TEST_CASE("vm cases and captures survive the wire; damaged input fails cleanly")
   k.request.envp = {"A=1", std::string(40000, 'e')};
   k.request.stack_limit = ~uint64_t{0};
   k.request.stop_at_entry = true;
+  k.request.measure_stack_depth = true;
   k.request.disable_aslr = false;
   k.repeat = 100;
   std::string file = encode_cases({k, k});
@@ -63,6 +64,7 @@ TEST_CASE("vm cases and captures survive the wire; damaged input fails cleanly")
   CHECK(back[1].request.envp == k.request.envp);
   CHECK(back[1].request.stack_limit == k.request.stack_limit);
   CHECK(back[1].request.stop_at_entry);
+  CHECK(back[1].request.measure_stack_depth);
   CHECK_FALSE(back[1].request.disable_aslr);
   CHECK(back[1].repeat == 100);
   CHECK(back[1].cwd == k.cwd);
@@ -78,6 +80,7 @@ TEST_CASE("vm cases and captures survive the wire; damaged input fails cleanly")
   r.capture.stack_image.assign(0x1000, 0xab);
   r.capture.auxv = {{33, 0x7ffff7fc8000}, {6, 0x1000}};
   r.capture.mm.env_end = 0x7fffffffefe0;
+  r.capture.stack_depth = 5608;
   r.stack_rlimit = 8u << 20;
   WireWriter w;
   encode(w, r);
@@ -90,6 +93,7 @@ TEST_CASE("vm cases and captures survive the wire; damaged input fails cleanly")
   CHECK(r2.capture.auxv == r.capture.auxv);
   CHECK(r2.capture.mm.env_end == r.capture.mm.env_end);
   CHECK(r2.stack_rlimit == r.stack_rlimit);
+  CHECK(r2.capture.stack_depth == std::optional<uint64_t>(5608));
   // Truncation anywhere, and huge length or count fields, fail without reading past the end.
   for (size_t cut = 0; cut < w.data().size(); cut += 101) {
     const std::string prefix = w.data().substr(0, cut);
