@@ -20,6 +20,8 @@ struct Comparison {
   bool exact = true;
   std::vector<Difference> diffs;
   std::vector<std::string> not_compared;  // "dev", "inode": fields the options left out
+  // What the kernel did beyond what the prediction claims to model (not a difference).
+  std::vector<std::string> notes;
 };
 
 struct CompareOptions {

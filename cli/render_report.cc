@@ -35,6 +35,7 @@ std::string render_comparison(const analysis::Comparison& cmp, const sim::ExecRe
     out += "note: " + fields + " numbers of file mappings are not compared "
            "(the VM's initramfs gives the same files its own)\n";
   }
+  for (const std::string& n : cmp.notes) out += "note: " + n + "\n";
   if (cmp.exact) return out + "exact: the prediction matches the kernel (AT_RANDOM bytes excluded)\n";
   out += std::to_string(cmp.diffs.size()) + " difference(s) between prediction and kernel:\n";
   for (const auto& d : cmp.diffs) {
@@ -54,6 +55,7 @@ nlohmann::json comparison_json(const analysis::Comparison& cmp) {
     diffs.push_back({{"what", d.what}, {"predicted", d.predicted}, {"kernel", d.actual}});
   nlohmann::json j = {{"exact", cmp.exact}, {"differences", diffs}};
   if (!cmp.not_compared.empty()) j["not_compared"] = cmp.not_compared;
+  if (!cmp.notes.empty()) j["notes"] = cmp.notes;
   return j;
 }
 

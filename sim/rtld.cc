@@ -202,6 +202,7 @@ class Resolver {
           malloc_ev(req_.config.sizeof_search_path_elem + ncapstr() * 4 + where_len + cp.size() + 1,
                     "fillin_rpath");
           all_dirs_.insert(cp);
+          max_dirnamelen_ = std::max<uint64_t>(max_dirnamelen_, cp.size());
           free_ev(to_free);
         }
       }
@@ -301,7 +302,10 @@ class Resolver {
     const uint64_t elem = c.sizeof_search_path_elem;
     uint64_t round_size = (2 * elem - 1 + sz * 4) / elem;
     malloc_ev(nsys * round_size * elem, "_dl_init_paths (search dir elements)");
-    for (const std::string& d : c.system_dirs) all_dirs_.insert(d);
+    for (const std::string& d : c.system_dirs) {
+      all_dirs_.insert(d);
+      max_dirnamelen_ = std::max<uint64_t>(max_dirnamelen_, d.size());  // SYSTEM_DIRS_MAX_LEN
+    }
     const RtldObject& m = out_.objects[0];
     if (m.runpath) cache_rpath_ev(0, true);
     else if (m.rpath) cache_rpath_ev(0, false);
@@ -338,6 +342,7 @@ class Resolver {
   int open_path(const std::string& name, const std::vector<std::string>& dirs,
                 std::string* realname, std::string* dir, std::unique_ptr<loader::ExecFile>* f,
                 loader::DynInfo* d, std::string* err) const {
+    searched_ = true;
     for (const std::string& dd : dirs)
       for (const std::string& cap : capstr_) {
         std::string p = dd + cap + name;
@@ -389,6 +394,7 @@ class Resolver {
     loader::DynInfo d;
     std::string realname, dir, err;
     FoundVia via = FoundVia::NotFound;
+    searched_ = false;
     int r = 0;
     const RtldConfig& c = req_.config;
     int realname_block = -1;
@@ -504,6 +510,7 @@ class Resolver {
     o.l_name = realname;
     o.id = id;
     o.file_size = f->size();
+    o.open_path_dirnamelen = searched_ ? max_dirnamelen_ : 0;
     o.via = via;
     o.search_dir = dir;
     o.syms = loader::read_symbol_facts(*f, d);
@@ -710,6 +717,10 @@ class Resolver {
   bool main_origin_ = false;
   std::vector<int> rpath_done_;
   std::set<std::string> all_dirs_;
+  // elf/dl-load.c max_dirnamelen: the longest search directory (with its '/') decomposed so
+  // far; open_path() alloca's a buffer of about that size plus the name.
+  uint64_t max_dirnamelen_ = 0;
+  mutable bool searched_ = false;  // open_path() ran for the lookup in progress
 };
 
 }  // namespace
@@ -821,8 +832,17 @@ RtldConfig rtld_config_i386() {
   c.sizeof_dlfo = 20;  // i386 keeps eh_dbase too (DLFO_STRUCT_HAS_EH_DBASE)
   c.cache_flags = 0x0003;  // FLAG_ELF_LIBC6
   c.cache_accepts_flag_elf = true;
-  // Its frame sizes are not measured (this host runs no ia32 code; the VMs would have to).
-  c.stack_use.reset();
+  // Debian 12's i386 ld-linux.so.2, measured like x86_64's in qemu (6.12 kernel): a program
+  // without DT_NEEDED 2376; libc.so.6 (12 headers, in the buffer) 3840; libm then libc 3872;
+  // libraries with 6 to 36 headers past the buffer 3888-5680. FILEBUF_SIZE is 512 for
+  // 32-bit ELF, struct loadcmd 28 bytes. Its path search (open_path) is not measured.
+  c.stack_use = RtldConfig::StackUse{};
+  c.stack_use->bare = 2376;
+  c.stack_use->map_base = 3504;
+  c.stack_use->list_entry = 32;
+  c.stack_use->loadcmd = 28;
+  c.stack_use->filebuf = 512;
+  c.stack_use->search_base.reset();
   return c;
 }
 

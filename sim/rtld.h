@@ -78,10 +78,11 @@ struct RtldConfig {
     // _dl_map_object_from_fd: program headers beyond the FILEBUF_SIZE bytes open_verify()
     // read are copied to `alloca (maplength)`; measured as (maplength + 16) & ~15.
     uint64_t filebuf = 832;
-    // _dl_init_paths (elf/dl-load.c): LD_LIBRARY_PATH copied with strdupa(); the deepest
-    // point is llp_base + ((strlen + llp_round) & ~15).
-    uint64_t llp_base = 4136;
-    uint64_t llp_round = 25;
+    // open_path (elf/dl-load.c) trying a directory: its buffer of max_dirnamelen plus the
+    // name, under _dl_map_object's frame. Measured as search_base + 32 per earlier search-list
+    // entry + ((max_dirnamelen + strlen (name) + 15) & ~15), for LD_LIBRARY_PATH and
+    // DT_RUNPATH directories of 20 to 2903 bytes. nullopt: not measured (i386).
+    std::optional<uint64_t> search_base = 4136;
   };
   // nullopt: not measured for this ld.so, so no kill is predicted from its stack use.
   std::optional<StackUse> stack_use = StackUse{};
@@ -110,6 +111,8 @@ struct RtldObject {
   std::string l_name;   // the path rtld opened it by ("" for the main program)
   loader::FileIdentity id;  // id.path is the canonical path /proc/PID/maps shows
   uint64_t file_size = 0;   // open_verify() reads min(file_size, FILEBUF_SIZE) bytes first
+  // When its lookup went through open_path(): max_dirnamelen at the end of it; 0 otherwise.
+  uint64_t open_path_dirnamelen = 0;
   FoundVia via = FoundVia::NotFound;
   std::string search_dir;   // the directory (with hwcaps subdirectory) it was found in
   int loader = -1;          // l_loader: index of the object whose DT_NEEDED loaded it

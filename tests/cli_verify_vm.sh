@@ -3,10 +3,13 @@
 # directory, a FIFO, a file without a bzImage header, a kernel older than every modelled one,
 # options that the image or the VM decide, no qemu in PATH), then, where qemu and a kernel
 # cached by scripts/fetch-kernels are here, real boots: exact in text and JSON, the note on
-# device and inode numbers, and a mismatch (a wrong AT_CLKTCK) that must be reported.
+# device and inode numbers, and a mismatch (a wrong AT_CLKTCK) that must be reported; and an
+# ia32 program at --stage start (i386 ld.so's stack depth compared, and the SIGSEGV a 4 KiB
+# stack limit brings before the entry point).
 set -u
 execmap=$1
 corpus=$2
+start32=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 fail=0
 check() {  # description, then a command that must succeed
@@ -82,5 +85,29 @@ j = json.load(open('$tmp/j'))
 assert j['exact'] is False
 assert any(d['predicted'] == 'AT_CLKTCK=0xfa' for d in j['differences']), j['differences']
 "
+  if [ -n "$start32" ] && [ -x "$start32/s-m32" ]; then
+    # libm and libc through ld.so.cache: i386 ld.so's depth is exact (3872 bytes), and verify
+    # compares it with the depth measured in the guest.
+    "$execmap" layout --stage start --format json -i "$start32/s-m32" > "$tmp/j" 2> "$tmp/e"
+    check "ia32 --stage start: an exact ld.so stack depth" python3 -c "
+import json
+s = json.load(open('$tmp/j'))['ldso_stack']
+assert s['exact'] and s['depth'] == 3872, s
+"
+    "$execmap" verify --vm "$image" --format json --stage start -i "$start32/s-m32" > "$tmp/j" 2> "$tmp/e"; rc=$?
+    check "boot ia32 --stage start: exact but for [heap], exit 0 (got $rc)" python3 -c "
+import json
+j = json.load(open('$tmp/j'))
+assert j['exact'] or j['exact_except_heap'], j['differences']
+"
+    "$execmap" verify --vm "$image" --format json --stage start --stack-limit 4K -i "$start32/s-m32" > "$tmp/j" 2> "$tmp/e"; rc=$?
+    check "boot ia32 --stage start --stack-limit 4K: killed as predicted, exit 0 (got $rc)" python3 -c "
+import json
+j = json.load(open('$tmp/j'))
+assert j['exact'], j['differences']
+"
+  else
+    echo "SKIPPED: the ia32 --stage start boots (no start32 programs built)"
+  fi
 fi
 exit $fail

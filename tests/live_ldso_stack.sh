@@ -130,14 +130,32 @@ for f in "${progs[@]}"; do
   if [ "$m" -gt "$deepest_d" ] && [ "$p" = "$m exact" ]; then deepest=$f deepest_d=$m; fi
 done
 
-# 1c. LD_LIBRARY_PATH, copied on the stack by _dl_init_paths.
-llpcases=0
-for len in 1 1000 2000 2902 2903 2904 4000; do
-  v=/$(head -c $((len - 1)) /dev/zero | tr '\0' A)
-  p=$(predicted /bin/true --env "LD_LIBRARY_PATH=$v")
-  m=$(measured /bin/true -e "LD_LIBRARY_PATH=$v")
-  check "depth with a $len-byte LD_LIBRARY_PATH" "$m exact" "$p"
-  llpcases=$((llpcases + 1))
+# 1c. The path search: open_path's buffer holds the longest search directory and the name.
+# DT_RUNPATH directories of 200 to 400 bytes (the first lookup: exact), and LD_LIBRARY_PATH
+# with one long directory among short ones (a bound: equal for the first lookup measured).
+searchcases=0
+for len in 200 256 400; do
+  d=$tmp/r
+  while [ ${#d} -lt $len ]; do
+    n=$((len - ${#d} - 1))
+    [ $n -gt 200 ] && n=200
+    d="$d/$(head -c $n /dev/zero | tr '\0' R)"
+  done
+  mkdir -p "$d" && cp "$tmp/libe.so" "$d/"
+  gcc -nostdlib -fPIE -pie -o "$tmp/needs-runpath" "$tmp/main.c" -Wl,--no-as-needed -L"$tmp" -le \
+    -Wl,-rpath,"$d" -Wl,-z,now
+  check "depth with a $len-byte DT_RUNPATH directory" "$(measured "$tmp/needs-runpath") exact" \
+    "$(predicted "$tmp/needs-runpath")"
+  searchcases=$((searchcases + 1))
+done
+for len in 1000 2000 2902 2903 4000; do
+  long=/$(head -c $((len - 1)) /dev/zero | tr '\0' A)
+  for v in "$long" "/x:$long:/yy"; do
+    p=$(predicted /bin/true --env "LD_LIBRARY_PATH=$v")
+    m=$(measured /bin/true -e "LD_LIBRARY_PATH=$v")
+    check "depth with LD_LIBRARY_PATH of a $len-byte directory ($v)" "$m" "${p% *}"
+    searchcases=$((searchcases + 1))
+  done
 done
 
 # 2. The verdict on both sides of the boundary, with a stack limit of two pages (three for a
@@ -182,6 +200,6 @@ grep -q "killed before its entry point: SIGSEGV" "$tmp/err" ||
 v=$("$execmap" verify --stage start --format json -i --stack-limit 4K /bin/true 2>/dev/null | verify_verdict)
 check "verify --stage start --stack-limit 4K /bin/true" "exact" "$v"
 
-echo "ld.so stack depth exact: $libcases library shapes, $progcases programs, $llpcases LD_LIBRARY_PATH lengths; $boundaries verdicts at the kill boundary"
+echo "ld.so stack depth exact: $libcases library shapes, $progcases programs, $searchcases path searches; $boundaries verdicts at the kill boundary"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -147,11 +147,27 @@ TEST_CASE("ld.so's stack depth before the entry point", "[rtld][stack]") {
   // A file shorter than the buffer: open_verify() read only what there was.
   CHECK(depth(stack_case({{"libe.so", 6, 64, 300, V::RunPath}})).depth == 4712);
   sim::RtldResult t = stack_case({{"libc.so.6", 14, 64, 2000000, V::LdSoCache}});
-  std::string llp = "/" + std::string(2902, 'A');
-  CHECK(depth(t, llp).depth == 7064);
-  CHECK(depth(t, llp).where == "copying LD_LIBRARY_PATH (_dl_init_paths)");
-  CHECK(depth(t, llp, /*secure=*/true).depth == 5608);  // AT_SECURE drops LD_LIBRARY_PATH
+  // A 2903-byte LD_LIBRARY_PATH directory tried before the cache (max_dirnamelen 2904): the
+  // first lookup's open_path buffer; a bound, since later lookups are not measured.
+  sim::RtldResult llp = t;
+  llp.objects[1].open_path_dirnamelen = 2904;
+  std::string dir = "/" + std::string(2902, 'A');
+  CHECK(depth(llp, dir).depth == 7064);
+  CHECK(depth(llp, dir).where == "searching for libc.so.6 (open_path)");
+  CHECK_FALSE(depth(llp, dir).lower_bound_because.empty());
+  CHECK(depth(t, dir, /*secure=*/true).lower_bound_because.empty());  // AT_SECURE drops it
   CHECK(depth(t, std::string("")).depth == 5608);
+  // A DT_RUNPATH directory of 256 bytes: exact for the first lookup (measured 4408).
+  sim::RtldResult rp = stack_case({{"libe.so", 6, 64, 14000, V::RunPath}});
+  rp.objects[1].open_path_dirnamelen = 257;
+  CHECK(depth(rp).depth == 4408);
+  CHECK(depth(rp).lower_bound_because.empty());
+  // A later lookup through the same long directory may go deeper: a bound.
+  sim::RtldResult rp2 = stack_case({{"libc.so.6", 14, 64, 2000000, V::LdSoCache},
+                                    {"libe.so", 6, 64, 14000, V::RunPath}});
+  rp2.objects[2].open_path_dirnamelen = 2000;
+  CHECK(depth(rp2).depth == 5608);
+  CHECK_FALSE(depth(rp2).lower_bound_because.empty());
   // What the model does not cover makes the depth a lower bound, with the reason.
   sim::LdsoStack pre = depth(stack_case({{"libpre.so", 8, 64, 9000, V::Preload},
                                          {"libc.so.6", 14, 64, 2000000, V::LdSoCache}}));
@@ -159,9 +175,23 @@ TEST_CASE("ld.so's stack depth before the entry point", "[rtld][stack]") {
   CHECK(pre.lower_bound_because.size() == 1);
   CHECK_FALSE(depth(stack_case({{"$ORIGIN/libx.so", 8, 64, 9000, V::RPath}}))
                   .lower_bound_because.empty());
-  // No measurement for this ld.so: no depth at all.
+  // Debian's i386 ld-linux.so.2, measured in qemu: no DT_NEEDED 2376, libc.so.6 (12 headers
+  // in the 512-byte buffer) 3840, libm then libc 3872; its path search is not measured.
   sim::RtldConfig i386 = sim::rtld_config_i386();
-  CHECK_FALSE(sim::rtld_stack_depth(t, i386, std::nullopt, false));
+  auto depth32 = [&](const sim::RtldResult& r) {
+    std::optional<sim::LdsoStack> s = sim::rtld_stack_depth(r, i386, std::nullopt, false);
+    REQUIRE(s);
+    return *s;
+  };
+  CHECK(depth32(stack_case({})).depth == 2376);
+  CHECK(depth32(stack_case({{"libc.so.6", 12, 52, 2200000, V::LdSoCache}})).depth == 3840);
+  CHECK(depth32(stack_case({{"libm.so.6", 9, 52, 400000, V::LdSoCache},
+                            {"libc.so.6", 12, 52, 2200000, V::LdSoCache}}))
+            .depth == 3872);
+  CHECK(depth32(stack_case({{"libe.so", 36, 8916, 10068, V::LdSoCache}})).depth == 5680);
+  sim::RtldResult r32 = stack_case({{"libe.so", 6, 52, 9000, V::RunPath}});
+  r32.objects[1].open_path_dirnamelen = 12;
+  CHECK_FALSE(depth32(r32).lower_bound_because.empty());
 }
 
 TEST_CASE("the stack room RLIMIT_STACK leaves below sp", "[rtld][stack]") {
