@@ -73,6 +73,8 @@ nlohmann::json capture_to_json(const sim::ExecRequest& req, const live::Capture&
   // The caller's personality flags besides ADDR_NO_RANDOMIZE (setarch -L, -3, -X, -Z...);
   // absent when none.
   if (req.personality) j["personality"] = req.personality;
+  // How deep the start-up code wrote below sp (measure_stack_depth); absent when not measured.
+  if (c.stack_depth) j["stack_depth"] = *c.stack_depth;
   return j;
 }
 
@@ -105,6 +107,8 @@ live::Capture capture_from_json(const nlohmann::json& j) {
   c.mm.env_start = u(m.at("env_start"));
   c.mm.env_end = u(m.at("env_end"));
   for (const auto& a : j.at("auxv")) c.auxv.emplace_back(u(a[0]), u(a[1]));
+  if (j.contains("stack_depth") && j.at("stack_depth").is_number_unsigned())
+    c.stack_depth = j.at("stack_depth").get<uint64_t>();
   return c;
 }
 

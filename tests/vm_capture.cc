@@ -345,6 +345,8 @@ int main(int argc, char** argv) {
     if (dynamic) {
       VmCase c = capture_case(p + ".entry", corpus, plain);
       c.request.stop_at_entry = true;
+      // ld.so's stack depth, for the start-stage replay (sim/rtld_stack.h).
+      c.request.measure_stack_depth = true;
       cases.push_back(c);
       const std::string interp = pt_interp(corpus + "/" + p);
       if (interp != "/lib64/ld-linux-x86-64.so.2") {
