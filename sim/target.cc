@@ -233,6 +233,14 @@ const std::vector<KernelRule> kRules = {
        p.vdso_block = {{"[vvar]", 0x4000, 1}, {"[vvar_vclock]", 0x2000, 1}, {"[vdso]", 0x2000, 5}};
        p.vdso_text_offset = 0x6000;
      }},
+    {{6, 18}, {kX86}, "ia32.vdso",
+     "the 32-bit vdso image: 2 pages, __kernel_vsyscall at +0x5e0 (measured live on "
+     "6.18.44, the first host here that runs ia32 programs)",
+     "arch/x86/entry/vdso/vma.c load_vdso32(), vdso32/system_call.S", "",
+     [](KernelProfile& p) {
+       p.ia32.vdso_size = 0x2000;
+       p.ia32.sysinfo_offset = 0x5e0;
+     }},
     {{6, 18}, {kX86}, "phdr_table_max_page",
      "load_elf_phdrs() accepts program header tables larger than one page, up to 64 KiB "
      "(upstream 6.17)",

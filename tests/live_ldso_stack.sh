@@ -11,11 +11,14 @@
 #     `execmap verify --stage start` must agree with the kernel on both (runs, SIGSEGV).
 #  3. the defect as reported: --stack-limit 4K --stage start /bin/true is killed (exit 3)
 #     and verify agrees.
+#  4. where this kernel runs ia32 programs: `verify --stage start` (which measures the depth
+#     and compares it) on every start32 program, and both sides of the boundary for s-m32.
 # Exit 77 (ctest: skipped) without ptrace or a C compiler.
 set -u
 execmap=$1
 probe=$2
 corpus=${3:-}
+start32=${4:-}
 source "$(dirname "$0")/live_lib.sh"
 require_ptrace "$execmap" "the live ld.so stack test"
 if ! command -v gcc >/dev/null; then
@@ -200,6 +203,20 @@ grep -q "killed before its entry point: SIGSEGV" "$tmp/err" ||
 v=$("$execmap" verify --stage start --format json -i --stack-limit 4K /bin/true 2>/dev/null | verify_verdict)
 check "verify --stage start --stack-limit 4K /bin/true" "exact" "$v"
 
-echo "ld.so stack depth exact: $libcases library shapes, $progcases programs, $searchcases path searches; $boundaries verdicts at the kill boundary"
+# 4. ia32 programs (i386 ld.so's frames), where this kernel runs them.
+ia32cases=0
+if [ -n "$start32" ] && [ -x "$start32/s-m32" ] && "$start32/s-m32" 2>/dev/null; then
+  for f in "$start32"/s-*; do
+    v=$(cd "$start32" && "$execmap" verify --stage start --format json -i "./$(basename "$f")" 2>/dev/null |
+      verify_verdict heap)
+    check "verify --stage start (ia32) $f" "exact" "$v"
+    ia32cases=$((ia32cases + 1))
+  done
+  boundary "$start32/s-m32"
+else
+  echo "SKIPPED: the ia32 cases (no start32 programs, or this kernel does not run ia32)"
+fi
+
+echo "ld.so stack depth exact: $libcases library shapes, $progcases programs, $searchcases path searches; $boundaries verdicts at the kill boundary; $ia32cases ia32 programs verified"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
