@@ -93,13 +93,18 @@ bool peek_byte(pid_t pid, uint64_t addr, uint8_t* b) {
 
 class Tracer {
  public:
-  Tracer(const LoaderTraceRequest& req, pid_t pid) : req_(req), pid_(pid) {}
+  // prefix: where the submission's root lies in the grader's view ("" but in a chroot), which
+  // /proc/PID/maps puts before every path.
+  Tracer(const LoaderTraceRequest& req, pid_t pid, std::string prefix)
+      : req_(req), pid_(pid), prefix_(std::move(prefix)) {}
   ~Tracer() { kill_all(); }
 
-  // Called at every system-call stop: (re)plant the breakpoint once the entry is executable.
+  // Called at every system-call stop: (re)plant the breakpoint once the entry is executable
+  // and lies in PROG: a mapping of PROG's file, or a copy holding PROG's bytes there. An empty
+  // executable page at the entry address is not PROG, and gets no breakpoint.
   void update_breakpoint() {
     std::string text;
-    if (!read_text("/proc/" + std::to_string(pid_) + "/maps", &text)) return;
+    if (!read_maps(&text)) return;
     auto maps = util::parse_maps(text);
     bool have_base = !req_.target_is_dyn;
     uint64_t base = 0;
@@ -116,7 +121,7 @@ class Tracer {
     bool exec_ok = false;
     for (const auto& m : maps)
       if (have_base && m.start <= entry && entry < m.end && (m.prot() & util::kProtExec))
-        exec_ok = true;
+        exec_ok = m.path == req_.target_path || (m.path.empty() && holds_entry_bytes(base));
     if (bp_.set && (!exec_ok || bp_.addr != entry)) {
       uint8_t cur;
       if (peek_byte(pid_, bp_.addr, &cur) && cur == 0xcc) poke_byte(pid_, bp_.addr, bp_.orig, nullptr);
@@ -131,6 +136,24 @@ class Tracer {
       bp_.addr = entry;
       base_ = base;
     }
+  }
+
+  // /proc/PID/maps as the submission names its files: without the chroot tree's prefix.
+  bool read_maps(std::string* text) const {
+    if (!read_text("/proc/" + std::to_string(pid_) + "/maps", text)) return false;
+    if (prefix_.empty()) return true;
+    const std::string from = " " + prefix_ + "/";
+    for (size_t at = text->find(from); at != std::string::npos; at = text->find(from, at + 1))
+      text->replace(at, from.size(), " /");
+    return true;
+  }
+
+  // PROG's bytes at base + e_entry (the first aside: it may be our int3).
+  bool holds_entry_bytes(uint64_t base) const {
+    if (req_.entry_bytes.size() < 2) return false;
+    std::vector<uint8_t> at = read_mem(pid_, base + req_.e_entry, req_.entry_bytes.size());
+    return at.size() == req_.entry_bytes.size() &&
+           std::equal(at.begin() + 1, at.end(), req_.entry_bytes.begin() + 1);
   }
 
   // A copy of PROG in anonymous memory: an executable anonymous mapping that starts where one
@@ -169,7 +192,7 @@ class Tracer {
     out->rsp = regs.rsp;
     out->rdx = regs.rdx;
     out->base = base_;
-    read_text("/proc/" + std::to_string(pid_) + "/maps", &out->maps);
+    read_maps(&out->maps);
     uint64_t total = 0;
     for (const auto& m : util::parse_maps(out->maps)) {
       if (m.start <= regs.rsp && regs.rsp < m.end)
@@ -186,28 +209,34 @@ class Tracer {
     }
   }
 
-  // Kills the loader, its process group and every child it forked, and reaps them.
+  // Kills the loader, its process group, its threads and every child it forked, and reaps
+  // them all. In a PID namespace the loader is its init: its death kills the rest
+  // (zap_pid_ns_processes). The grader has no other children, so waitpid(-1) until ECHILD
+  // reaps exactly the submission's processes and traced threads.
   void kill_all() {
     if (done_) return;
     done_ = true;
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     for (pid_t o : others_) ::kill(o, SIGKILL);
-    int st;
-    while (::waitpid(pid_, &st, __WALL) < 0 && errno == EINTR) {
-    }
-    auto deadline = Clock::now() + std::chrono::seconds(2);
-    for (pid_t o : others_) {
-      for (;;) {
-        pid_t r = ::waitpid(o, &st, __WALL | WNOHANG);
-        if (r == o && (WIFEXITED(st) || WIFSIGNALED(st))) break;
-        if (r < 0 || Clock::now() > deadline) break;  // reaped by its own parent, or gone
-        ::kill(o, SIGKILL);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+    for (pid_t t : threads_) ::syscall(SYS_tgkill, pid_, t, SIGKILL);
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    auto nap = std::chrono::microseconds(50);
+    for (;;) {
+      int st;
+      pid_t r = ::waitpid(-1, &st, __WALL | WNOHANG);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) break;  // ECHILD: everything is reaped
+      if (r > 0) continue;
+      if (Clock::now() > deadline) break;
+      std::this_thread::sleep_for(nap);
+      if (nap < std::chrono::milliseconds(5)) nap *= 2;
     }
   }
 
+  void add_thread(pid_t t) { threads_.insert(t); }
+  bool is_thread(pid_t t) const { return threads_.count(t) != 0; }
+  void drop_thread(pid_t t) { threads_.erase(t); }
   void add_other(pid_t p) {
     others_.insert(p);
     ::kill(p, SIGKILL);
@@ -222,6 +251,8 @@ class Tracer {
   Breakpoint bp_;
   uint64_t base_ = 0;
   std::set<pid_t> others_;
+  std::set<pid_t> threads_;  // the loader's other threads (traced, running)
+  std::string prefix_;
   bool done_ = false;
 };
 
@@ -237,13 +268,23 @@ std::string resolve_command(const std::string& cmd) {
   return cmd;
 }
 
+// The thread group a task belongs to (/proc/TID/status), or -1.
+pid_t tgid_of(pid_t tid) {
+  std::string text;
+  if (!read_text("/proc/" + std::to_string(tid) + "/status", &text)) return -1;
+  size_t at = text.find("\nTgid:");
+  if (at == std::string::npos) return -1;
+  return static_cast<pid_t>(std::strtol(text.c_str() + at + 6, nullptr, 10));
+}
+
 std::string signal_text(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
-[[noreturn]] void run_child(const LoaderTraceRequest& req, const char* file, char* const* argv,
-                            char* const* envp, int write_fd, int stderr_fd, pid_t parent) {
+[[noreturn]] void run_child(const LoaderTraceRequest& req, Sandbox* sandbox, const char* file,
+                            char* const* argv, char* const* envp, int write_fd, int null_fd,
+                            int stderr_fd, pid_t parent) {
   auto fail = [&](int err) {
     while (::write(write_fd, &err, sizeof err) < 0 && errno == EINTR) {
     }
@@ -254,10 +295,11 @@ std::string signal_text(int sig) {
   sigdelset(&mask, SIGTRAP);
   if (::sigprocmask(SIG_SETMASK, &mask, nullptr) != 0) fail(errno);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(errno);
-  if (::getppid() != parent) ::_exit(127);
+  // In a PID namespace the parent is outside it: getppid() is 0.
+  const pid_t ppid = ::getppid();
+  if (ppid != parent && !(ppid == 0 && sandbox->state().level == SandboxLevel::Namespaces))
+    ::_exit(127);
   if (::setpgid(0, 0) != 0) fail(errno);
-  int null_fd = ::open("/dev/null", O_RDWR);
-  if (null_fd < 0) fail(errno);
   // stdin and stdout: /dev/null; stderr: a memfd the grader reads the tail of (bounded by
   // RLIMIT_FSIZE; with every signal blocked, a write past it fails with EFBIG).
   for (int fd = 0; fd < 3; ++fd)
@@ -276,12 +318,16 @@ std::string signal_text(int sig) {
   } limits[] = {{RLIMIT_CPU, req.cpu_seconds},
                 {RLIMIT_AS, req.address_space_limit},
                 {RLIMIT_FSIZE, req.file_size_limit},
-                {RLIMIT_CORE, 0}};
+                {RLIMIT_CORE, 0},
+                {RLIMIT_NPROC, req.nproc},
+                {RLIMIT_NOFILE, req.nofile}};
   for (const auto& l : limits) {
     rlimit r{static_cast<rlim_t>(l.value), static_cast<rlim_t>(l.value)};
     if (::setrlimit(l.resource, &r) != 0) fail(errno);
   }
   if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) fail(errno);
+  const char* step = "";
+  if (int err = sandbox->enter(&step)) fail(err);
   ::execve(file, argv, envp);
   fail(errno);
   ::_exit(127);
@@ -320,20 +366,31 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
     *error = std::string("pipe: ") + std::strerror(errno);
     return false;
   }
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    *error = std::string("fork: ") + std::strerror(errno);
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) {
+    *error = std::string("/dev/null: ") + std::strerror(errno);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
     return false;
   }
+  Sandbox sandbox(req.sandbox);  // outlives the tracer: its tree and cgroup go after the reaping
+  pid_t parent = ::getpid();
+  pid_t pid = sandbox.spawn(error);
+  if (pid < 0) {
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    ::close(null_fd);
+    return false;
+  }
   if (pid == 0) {
     ::close(pipe_fds[0]);
-    run_child(req, file.c_str(), argv.data(), envp.data(), pipe_fds[1], stderr_fd, parent);
+    run_child(req, &sandbox, file.c_str(), argv.data(), envp.data(), pipe_fds[1], null_fd,
+              stderr_fd, parent);
   }
   ::close(pipe_fds[1]);
-  Tracer tracer(req, pid);
+  ::close(null_fd);
+  out->sandbox = sandbox.state();
+  Tracer tracer(req, pid, sandbox.host_prefix());
   auto deadline = Clock::now() + std::chrono::milliseconds(req.timeout_ms);
 
   // The exec stop, or a report of why the child never got there.
@@ -342,6 +399,12 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
   do {
     w = wait_any(deadline, &status);
   } while (w > 0 && w != pid);
+  std::string setup_failure = sandbox.child_failure();
+  if (!setup_failure.empty()) {
+    ::close(pipe_fds[0]);
+    *error = setup_failure;
+    return false;
+  }
   int child_err = 0;
   ssize_t n = ::read(pipe_fds[0], &child_err, sizeof child_err);
   ::close(pipe_fds[0]);
@@ -351,68 +414,108 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
   }
   if (w != pid || !WIFSTOPPED(status)) {
     *error = "the loader did not reach its exec stop";
+    if (w == pid && WIFEXITED(status))
+      *error += " (its process exited with status " + std::to_string(WEXITSTATUS(status)) + ")";
+    else if (w == pid && WIFSIGNALED(status))
+      *error += " (its process was killed by " + signal_text(WTERMSIG(status)) + ")";
+    else if (w == 0)
+      *error += " within " + std::to_string(req.timeout_ms) + " ms";
     return false;
   }
   ::ptrace(PTRACE_SETOPTIONS, pid, nullptr,
            PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
                PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC);
 
-  int deliver = 0;
-  for (;;) {
+  // Every thread of the loader runs from system call to system call, so the breakpoint follows
+  // whichever thread maps PROG; any thread may be the one that jumps.
+  auto resume = [&](pid_t t, int sig) {
     tracer.update_breakpoint();
-    if (::ptrace(PTRACE_SYSCALL, pid, nullptr, deliver) != 0) {
-      out->outcome = LoaderStop::Outcome::Crashed;
-      out->message = std::string("ptrace lost the loader: ") + std::strerror(errno);
+    return ::ptrace(PTRACE_SYSCALL, t, nullptr, sig) == 0;
+  };
+  std::set<pid_t> fresh;  // threads whose first stop (the attach SIGSTOP) is still to come
+  if (!resume(pid, 0)) {
+    out->outcome = LoaderStop::Outcome::Crashed;
+    out->message = std::string("ptrace lost the loader: ") + std::strerror(errno);
+    return true;
+  }
+  for (;;) {
+    w = wait_any(deadline, &status);
+    if (w == 0) {
+      out->outcome = LoaderStop::Outcome::TimedOut;
+      out->message = "the loader did not reach the entry point within " +
+                     std::to_string(req.timeout_ms) + " ms (killed)";
       return true;
     }
-    deliver = 0;
-    for (;;) {
-      w = wait_any(deadline, &status);
-      if (w == 0) {
-        out->outcome = LoaderStop::Outcome::TimedOut;
-        out->message = "the loader did not reach the entry point within " +
-                       std::to_string(req.timeout_ms) + " ms (killed)";
-        return true;
+    if (w < 0) {
+      out->outcome = LoaderStop::Outcome::Crashed;
+      out->message = std::string("waitpid: ") + std::strerror(errno);
+      return true;
+    }
+    const bool leader = w == pid;
+    if (!leader && !tracer.is_thread(w)) {
+      // A child the loader forked (auto-attached): killed at once, it never runs. A thread seen
+      // before its clone event is the loader's own.
+      if (!tracer.is_other(w) && WIFSTOPPED(status) && tgid_of(w) == pid) {
+        tracer.add_thread(w);
+        resume(w, 0);
+        continue;
       }
-      if (w < 0) {
-        out->outcome = LoaderStop::Outcome::Crashed;
-        out->message = std::string("waitpid: ") + std::strerror(errno);
-        return true;
-      }
-      if (w == pid) break;
-      // A child the loader forked (auto-attached): it is killed at once and never runs.
       if (!tracer.is_other(w)) tracer.add_other(w);
       if (WIFSTOPPED(status)) ::ptrace(PTRACE_CONT, w, nullptr, 0);
+      continue;
     }
-    if (WIFEXITED(status)) {
-      out->outcome = LoaderStop::Outcome::Exited;
-      out->message = "the loader exited with status " + std::to_string(WEXITSTATUS(status)) +
-                     " without reaching the entry point";
-      return true;
-    }
-    if (WIFSIGNALED(status)) {
-      out->outcome = LoaderStop::Outcome::Crashed;
-      out->message = "the loader was killed by " + signal_text(WTERMSIG(status)) +
-                     " before reaching the entry point";
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      if (!leader) {
+        tracer.drop_thread(w);
+        continue;
+      }
+      out->outcome = WIFEXITED(status) ? LoaderStop::Outcome::Exited : LoaderStop::Outcome::Crashed;
+      out->message = WIFEXITED(status)
+                         ? "the loader exited with status " + std::to_string(WEXITSTATUS(status)) +
+                               " without reaching the entry point"
+                         : "the loader was killed by " + signal_text(WTERMSIG(status)) +
+                               " before reaching the entry point";
       return true;
     }
     int sig = WSTOPSIG(status);
     int event = status >> 16;
-    if (sig == (SIGTRAP | 0x80)) continue;  // a system-call stop
+    if (sig == (SIGTRAP | 0x80)) {  // a system-call stop
+      resume(w, 0);
+      continue;
+    }
+    if (sig == SIGSTOP && fresh.erase(w)) {
+      resume(w, 0);
+      continue;
+    }
     if (sig == SIGTRAP && event != 0) {
+      if (event == PTRACE_EVENT_EXEC) {
+        out->outcome = LoaderStop::Outcome::KernelLoaded;
+        out->message = "the kernel loaded PROG, not your loader: it called execve() after its "
+                       "own start";
+        return true;
+      }
       if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
           event == PTRACE_EVENT_CLONE) {
         unsigned long child = 0;
-        ::ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child);
-        if (child) tracer.add_other(static_cast<pid_t>(child));
+        ::ptrace(PTRACE_GETEVENTMSG, w, nullptr, &child);
+        const pid_t c = static_cast<pid_t>(child);
+        if (c > 0 && event == PTRACE_EVENT_CLONE && tgid_of(c) == pid) {
+          if (!tracer.is_thread(c)) {
+            tracer.add_thread(c);
+            fresh.insert(c);
+          }
+        } else if (c > 0 && !tracer.is_other(c)) {
+          tracer.add_other(c);
+        }
       }
-      continue;  // PTRACE_EVENT_EXEC: update_breakpoint() starts over from the new maps
+      resume(w, 0);
+      continue;
     }
     user_regs_struct regs{};
-    ::ptrace(PTRACE_GETREGS, pid, nullptr, &regs);
+    ::ptrace(PTRACE_GETREGS, w, nullptr, &regs);
     if (sig == SIGTRAP && tracer.bp().set && regs.rip == tracer.bp().addr + 1) {
       regs.rip = tracer.bp().addr;
-      ::ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+      ::ptrace(PTRACE_SETREGS, w, nullptr, &regs);
       out->outcome = LoaderStop::Outcome::ReachedEntry;
       out->message = "reached the entry point " + util::hex(regs.rip);
       tracer.capture(out, regs);
@@ -420,7 +523,7 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
     }
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
       siginfo_t si{};
-      ::ptrace(PTRACE_GETSIGINFO, pid, nullptr, &si);
+      ::ptrace(PTRACE_GETSIGINFO, w, nullptr, &si);
       uint64_t addr = reinterpret_cast<uint64_t>(si.si_addr);
       if (sig == SIGSEGV && addr == regs.rip) {
         out->outcome = LoaderStop::Outcome::JumpedElsewhere;
@@ -434,7 +537,7 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
                      util::hex(regs.rip) + " (fault address " + util::hex(addr) + ")";
       return true;
     }
-    deliver = sig;  // any other signal goes to the loader as usual
+    resume(w, sig);  // any other signal goes to the loader as usual
   }
 }
 
@@ -472,6 +575,18 @@ bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* e
   *out = LoaderStop{};
   int stderr_fd = ::memfd_create("execmap-loader-stderr", MFD_CLOEXEC);
   bool ok = trace_loader_impl(req, out, error, stderr_fd);
+  // Namespaces that could be created but not set up (a container that refuses the mounts): as
+  // root, the chroot fallback still holds.
+  if (!ok && req.sandbox.enabled && req.sandbox.allow_namespaces && ::geteuid() == 0 &&
+      error->rfind("sandbox (namespaces)", 0) == 0) {
+    const std::string first = *error;
+    LoaderTraceRequest again = req;
+    again.sandbox.allow_namespaces = false;
+    *out = LoaderStop{};
+    if (stderr_fd >= 0) ::ftruncate(stderr_fd, 0);
+    ok = trace_loader_impl(again, out, error, stderr_fd);
+    if (ok) out->sandbox.detail += "; namespaces failed: " + first;
+  }
   if (stderr_fd >= 0) {
     out->stderr_tail = tail_lines(stderr_fd, 20);
     ::close(stderr_fd);

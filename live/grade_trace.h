@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "live/sandbox.h"
+
 namespace execmap::live {
 
 struct LoaderTraceRequest {
@@ -25,6 +27,8 @@ struct LoaderTraceRequest {
   unsigned cpu_seconds = 5;
   uint64_t address_space_limit = 16ull << 30;
   uint64_t file_size_limit = 1ull << 20;
+  unsigned nproc = 64, nofile = 64;  // RLIMIT_NPROC, RLIMIT_NOFILE
+  SandboxSpec sandbox;               // where the loader runs (live/sandbox.h)
 };
 
 struct MemoryRange {
@@ -35,8 +39,9 @@ struct MemoryRange {
 struct LoaderStop {
   // ReachedEntry: the breakpoint at base + e_entry was hit. JumpedElsewhere: the loader
   // jumped to an address it cannot execute (an instruction fetch fault at rip), so the state
-  // is the one it handed over. The others never reached a jump; `message` says what happened.
-  enum class Outcome { ReachedEntry, JumpedElsewhere, Crashed, Exited, TimedOut };
+  // is the one it handed over. KernelLoaded: the loader called execve() after its own start, so
+  // the kernel loaded PROG. The others never reached a jump; `message` says what happened.
+  enum class Outcome { ReachedEntry, JumpedElsewhere, Crashed, Exited, TimedOut, KernelLoaded };
   Outcome outcome = Outcome::Crashed;
   std::string message;
   std::string maps;
@@ -46,11 +51,12 @@ struct LoaderStop {
   std::vector<MemoryRange> memory;    // every readable mapping (bounded)
   uint64_t base = 0;                  // the base used for the breakpoint
   std::string stderr_tail;            // the last 20 lines the loader wrote to stderr
+  SandboxState sandbox;               // the level that was in force
 };
 
 // Runs the loader. Returns false with *error only when tracing itself is impossible (fork or
-// ptrace failed); everything the loader does is reported in the LoaderStop. The loader, its
-// process group and every child it forked are killed and reaped before returning.
+// ptrace failed, or no sandbox level could be built); everything the loader does is reported in
+// the LoaderStop. Every process and thread of the submission is dead and reaped on return.
 bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* error);
 
 }  // namespace execmap::live

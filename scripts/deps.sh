@@ -11,6 +11,7 @@ execmap_packages=(
   libbenchmark-dev hyperfine time valgrind  # bench/ (Google Benchmark), tests use /usr/bin/time
   qemu-system-x86 debian-archive-keyring   # live/vm.h boots Debian kernels (scripts/fetch-kernels)
   cpio                                     # tests/test_vm_wire.cc lists the initramfs with cpio -t
+  libseccomp-dev                           # the grade sandbox's seccomp filter (live/sandbox.cc)
   gcc-multilib                             # its lib32 entries are in the ld.so.cache the VM goldens recorded
 )
 
