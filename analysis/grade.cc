@@ -32,6 +32,7 @@ struct CheckDef {
 
 // One table for the checks: report order, default names and points.
 const CheckDef kChecks[] = {
+    {"loader.no_exec", "The loader loaded PROG itself: no execve() after its own start", 1},
     {"segments.mapped", "Every PT_LOAD is mapped at base + p_vaddr", 2},
     {"segments.permissions", "Segment permissions match p_flags", 2},
     {"segments.size", "Segment mappings have the kernel's page-rounded extent", 1},
@@ -594,6 +595,13 @@ class Grader {
       if (*got == want) return pass(c, "AT_EXECFN is " + quote(want));
       return fail(c, "AT_EXECFN is " + quote(*got) + " but the kernel passes the file name PROG "
                      "was run by, " + quote(want));
+    }
+    if (id == "loader.no_exec") {
+      // A loader that execve()s PROG gets the kernel's perfect state for free; the live trace
+      // stops such a run (LoaderStop::Outcome::KernelLoaded) and never grades its state.
+      if (!in_.traced)
+        return skip(c, "a snapshot: whether the loader called execve() is not known");
+      return pass(c, "the loader reached PROG's entry without calling execve() after its start");
     }
     if (id == "auxv.no_bogus") {
       // Entries create_elf_tables() never gives this program and that change what a consumer

@@ -31,6 +31,7 @@ struct GradeInput {
   std::string second_run_note;
   std::vector<uint8_t> image;  // [sp, end of the mapping holding sp)
   bool has_memory = false;
+  bool traced = false;  // a live trace (every execve() after the loader's start was seen)
   std::vector<GradeMemory> memory;
 };
 
@@ -48,6 +49,8 @@ struct CheckResult {
 struct GradeReport {
   std::string program;
   std::string base_note;  // how the base was found
+  // The sandbox the submission ran in (live/sandbox.h's level name and detail).
+  std::string sandbox_level, sandbox_detail;
   std::vector<CheckResult> checks;
   bool any_failed() const;
   double score() const;

@@ -1,7 +1,18 @@
 // `execmap grade`: grade a user-space ELF loader's hand-over state against the simulated
 // execve() of PROG, live under ptrace (--loader) or from a snapshot file (--snapshot).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
+#include <thread>
 #include <iterator>
 #include <sstream>
 
@@ -42,7 +53,15 @@ CLI::App* setup_grade(CLI::App& app, GradeOptions& o) {
                   "included")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t(1), uint64_t(1024)));
+  sub->add_flag("--no-sandbox", o.no_sandbox,
+                "UNSAFE: run the loader without the sandbox (as this user, with rlimits only)");
+  sub->add_option("--scratch-mb", o.scratch_mb,
+                  "Size of the sandbox's one writable tmpfs (/tmp) in MiB (--loader)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t(1), uint64_t(4096)));
   add_exec_options(sub, o.exec, {"text", "json"}, "text");
+  for (const CLI::Option* opt : sub->get_options())
+    for (const std::string& n : opt->get_lnames()) o.own_options.push_back("--" + n);
   return sub;
 }
 
@@ -63,6 +82,127 @@ std::vector<std::string> split_words(const std::string& s) {
   return out;
 }
 
+// An absolute, lexically normal form of `path` (relative to the working directory).
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+// `path` as named and as canonical: the file bound in the sandbox, and a link to it.
+void add_sandbox_file(const std::string& path, live::SandboxSpec* spec) {
+  if (path.empty()) return;
+  const std::string named = absolute_path(path);
+  char buf[PATH_MAX];
+  const std::string canonical = ::realpath(named.c_str(), buf) ? std::string(buf) : named;
+  spec->files.push_back(canonical);
+  if (named != canonical) spec->links.emplace_back(named, canonical);
+}
+
+// The loader command's file as execvp would find it.
+std::string find_command(const std::string& cmd) {
+  if (cmd.find('/') != std::string::npos) return cmd;
+  const char* path = std::getenv("PATH");
+  std::istringstream in(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(in, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + cmd;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return cmd;
+}
+
+// What the sandbox holds: PROG, the loader, and what ld.so loads for the loader (its
+// interpreter by PT_INTERP's name, its libraries, the cache it looks them up in), all
+// predicted by the same pipeline, not by running anything.
+live::SandboxSpec sandbox_spec(const GradeOptions& o, const sim::ExecRequest& prog_req,
+                               const std::string& loader_file, HostPipeline* hp) {
+  live::SandboxSpec spec;
+  spec.enabled = !o.no_sandbox;
+  spec.scratch_bytes = o.scratch_mb << 20;
+  const char* force = std::getenv("EXECMAP_SANDBOX");
+  if (force && std::string(force) == "chroot") spec.allow_namespaces = false;
+  std::error_code ec;
+  spec.cwd = std::filesystem::current_path(ec).string();
+  add_sandbox_file(prog_req.filename, &spec);
+  add_sandbox_file(loader_file, &spec);
+  sim::ExecRequest lreq = prog_req;
+  lreq.filename = loader_file;
+  lreq.argv = {loader_file};
+  lreq.stage = sim::Stage::exec;
+  sim::ExecResult lr = hp->pipeline.predict(lreq);
+  if (lr.ok() && lr.objects.size() > 1) {
+    add_sandbox_file(lr.objects[1].id.path, &spec);
+    // PT_INTERP's name, as the kernel opens it.
+    for (const auto& ph : lr.objects[0].phdrs)
+      if (ph.p_type == 3 && ph.p_filesz > 1 && ph.p_filesz < PATH_MAX) {  // PT_INTERP
+        std::ifstream f(loader_file, std::ios::binary);
+        std::string name(ph.p_filesz, '\0');
+        f.seekg(std::streamoff(ph.p_offset));
+        if (f.read(&name[0], std::streamsize(name.size()))) {
+          name.resize(std::strlen(name.c_str()));
+          add_sandbox_file(name, &spec);
+        }
+      }
+    std::shared_ptr<const sim::Resolution> res = hp->pipeline.resolve(lr, lreq);
+    if (res && res->ok)
+      for (const sim::RtldObject& ob : res->libs.objects) {
+        if (!ob.l_name.empty() && ob.l_name[0] == '/') add_sandbox_file(ob.l_name, &spec);
+        add_sandbox_file(ob.id.path, &spec);
+      }
+    add_sandbox_file("/etc/ld.so.cache", &spec);
+  }
+  return spec;
+}
+
+// Writes `text` to `path` as rename() does: through a new file in the target's directory,
+// never following a symlink, and refusing a target that exists and is not a regular file (a
+// FIFO would hang a plain open, a symlink would redirect it).
+bool write_file_safely(const std::string& path, const std::string& text, std::string* error) {
+  std::filesystem::path p(path);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  const std::string name = p.filename().string();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    *error = "cannot open the directory " + dir + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st{};
+  if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+    ::close(dfd);
+    *error = path + " exists and is not a regular file";
+    return false;
+  }
+  std::random_device rd;
+  const std::string tmp = "." + name + ".execmap-" + std::to_string(rd());
+  int fd = ::openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot create " + dir + "/" + tmp + ": " + std::strerror(errno);
+    ::close(dfd);
+    return false;
+  }
+  size_t done = 0;
+  bool ok = true;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += size_t(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (ok && ::renameat(dfd, tmp.c_str(), dfd, name.c_str()) != 0) ok = false;
+  if (!ok) {
+    *error = "cannot write " + path + ": " + std::strerror(errno);
+    ::unlinkat(dfd, tmp.c_str(), 0);
+  }
+  ::close(dfd);
+  return ok;
+}
+
 }  // namespace
 
 int run_grade(const GradeOptions& o) {
@@ -73,6 +213,29 @@ int run_grade(const GradeOptions& o) {
   sim::ExecRequest req;
   int rc = 0;
   if (!build_exact_request(o.exec, "grade", &req, &rc)) return rc;
+  // Arguments after PROG are PROG's (CLI11's prefix command): say so when one looks like
+  // grade's own option, put there by mistake.
+  for (size_t i = 1; i < req.argv.size(); ++i) {
+    const std::string& a = req.argv[i];
+    const std::string name = a.substr(0, a.find('='));
+    for (const std::string& own : o.own_options)
+      if (name == own) {
+        std::cerr << "execmap: warning: '" << a << "' comes after PROG, so it is passed to "
+                  << "PROG; put grade's options before PROG\n";
+        break;
+      }
+  }
+  // The whole grade is bounded, not only the loader: both runs, the prediction and the
+  // checks. The loader dies with the grader (PR_SET_PDEATHSIG, PTRACE_O_EXITKILL).
+  const uint64_t watchdog_ms = 2ull * o.timeout_ms + 60000;
+  std::thread([watchdog_ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(watchdog_ms));
+    const std::string msg = "execmap: error: grade did not finish within " +
+                            std::to_string(watchdog_ms) + " ms (watchdog)\n";
+    ssize_t ignored = ::write(2, msg.data(), msg.size());
+    (void)ignored;
+    ::_exit(kExitFailure);
+  }).detach();
   std::string err;
   nlohmann::json rubric;
   if (!o.rubric.empty()) {
@@ -120,6 +283,8 @@ int run_grade(const GradeOptions& o) {
       return kExitFailure;
     }
     report = analysis::grade_state(r, file, in);
+    report.sandbox_level = "none";
+    report.sandbox_detail = "--snapshot runs no code";
   } else {
     std::string why;
     if (!live::ptrace_available(&why)) {
@@ -167,6 +332,7 @@ int run_grade(const GradeOptions& o) {
     treq.address_space_limit = o.as_limit_mb << 20;
     treq.cpu_seconds = o.cpu_seconds;
     treq.file_size_limit = o.fsize_mb << 20;
+    treq.sandbox = sandbox_spec(o, req, find_command(treq.argv[0]), &hp);
     live::LoaderStop stop;
     if (!live::trace_loader(treq, &stop, &why)) {
       std::cerr << "execmap: error: " << why << "\n";
@@ -181,6 +347,7 @@ int run_grade(const GradeOptions& o) {
       in.rdx = stop.rdx;
       in.image = stop.stack_image;
       in.has_memory = true;
+      in.traced = true;
       for (auto& m : stop.memory) in.memory.push_back({m.start, std::move(m.bytes)});
       // auxv.random_fresh: the same loader run once more, in the same way, for its AT_RANDOM.
       live::LoaderStop again;
@@ -210,18 +377,17 @@ int run_grade(const GradeOptions& o) {
         why += "\nthe loader's stderr (last lines):\n" + stop.stderr_tail;
       report = analysis::grade_no_state(r, why);
     }
+    report.sandbox_level = live::sandbox_level_name(stop.sandbox.level);
+    report.sandbox_detail = stop.sandbox.detail;
   }
   if (!o.rubric.empty() && !analysis::apply_rubric(rubric, &report, &err)) {
     std::cerr << "execmap: error: " << o.rubric << ": " << err << "\n";
     return kExitUsage;
   }
-  if (!o.gradescope.empty()) {
-    std::ofstream f(o.gradescope);
-    f << dump_json(gradescope_json(report)) << "\n";
-    if (!f) {
-      std::cerr << "execmap: error: cannot write " << o.gradescope << "\n";
-      return kExitFailure;
-    }
+  if (!o.gradescope.empty() &&
+      !write_file_safely(o.gradescope, dump_json(gradescope_json(report)) + "\n", &err)) {
+    std::cerr << "execmap: error: " << err << "\n";
+    return kExitFailure;
   }
   if (o.exec.format == "json")
     std::cout << dump_json(grade_json(report)) << "\n";

@@ -105,6 +105,9 @@ struct GradeOptions {
   // a correct loader makes (a 4 GiB PROT_NONE span for a PIE, say).
   uint64_t as_limit_mb = 16384, fsize_mb = 1;
   unsigned cpu_seconds = 5;
+  bool no_sandbox = false;      // unsafe: the submission runs as the grader's user
+  uint64_t scratch_mb = 64;     // the sandbox's one writable tmpfs
+  std::vector<std::string> own_options;  // grade's option names, to warn when PROG gets one
 };
 CLI::App* setup_grade(CLI::App& app, GradeOptions& o);
 int run_grade(const GradeOptions& o);

@@ -62,6 +62,7 @@ nlohmann::json comparison_json(const analysis::Comparison& cmp) {
 std::string render_grade(const analysis::GradeReport& g) {
   std::ostringstream o;
   o << "grade: " << g.program << "\n  " << g.base_note << "\n";
+  o << "  sandbox: " << g.sandbox_level << " (" << g.sandbox_detail << ")\n";
   for (const auto& c : g.checks) {
     const char* tag = c.status == CheckResult::Status::Passed ? "PASS"
                       : c.status == CheckResult::Status::Failed ? "FAIL" : "SKIP";
@@ -81,7 +82,8 @@ nlohmann::json grade_json(const analysis::GradeReport& g) {
     checks.push_back({{"id", c.id}, {"name", c.name}, {"status", status_name(c.status)},
                       {"score", c.score()}, {"max_score", c.max_score()}, {"output", c.output}});
   return {{"program", g.program}, {"base", g.base_note}, {"score", g.score()},
-          {"max_score", g.max_score()}, {"passed", !g.any_failed()}, {"checks", checks}};
+          {"max_score", g.max_score()}, {"passed", !g.any_failed()}, {"checks", checks},
+          {"sandbox", {{"level", g.sandbox_level}, {"detail", g.sandbox_detail}}}};
 }
 
 nlohmann::json gradescope_json(const analysis::GradeReport& g) {
@@ -89,7 +91,11 @@ nlohmann::json gradescope_json(const analysis::GradeReport& g) {
   for (const auto& c : g.checks)
     tests.push_back({{"name", c.name}, {"score", c.score()}, {"max_score", c.max_score()},
                      {"output", std::string(status_name(c.status)) + ": " + c.output}});
-  return {{"score", g.score()}, {"tests", tests}};
+  const std::string sandbox = "sandbox: " + g.sandbox_level + " (" + g.sandbox_detail + ")";
+  return {{"score", g.score()},
+          {"tests", tests},
+          {"output", sandbox},
+          {"extra_data", {{"sandbox", {{"level", g.sandbox_level}, {"detail", g.sandbox_detail}}}}}};
 }
 
 }  // namespace execmap::cli
