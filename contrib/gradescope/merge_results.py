@@ -5,10 +5,11 @@ Either the loader did not build (--build-failed: score 0, the compiler's output)
 and each program's `execmap grade --gradescope` file is merged: tests renamed
 "<program>: <check name>" with every other field kept (output, visibility, ...), scores
 summed, and a top-level "output" that summarizes the programs and keeps each file's own
-top-level "output" (grade's note on the sandbox it used, for one). A program whose grade did
-not write its file (execmap failed, timed out) gets one failed 0-point test with grade's
-stderr, so the submission still gets a result. The format is Gradescope's
-(https://gradescope-autograders.readthedocs.io/en/latest/specs/).
+top-level "output" (grade's note on the sandbox it used, for one), said once for all the
+programs that gave the same; each file's "extra_data" is kept under extra_data.programs.
+A program whose grade did not write its file (execmap failed, timed out) gets one failed
+0-point test with grade's stderr, so the submission still gets a result. The format is
+Gradescope's (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
 """
 import argparse
 import json
@@ -82,6 +83,7 @@ def merge(args):
     tests = []
     summary = []
     notes = []
+    grade_outputs = {}  # each distinct top-level "output" of grade -> the programs giving it
     per_program = {}
     total = 0.0
     total_max = 0.0
@@ -118,10 +120,15 @@ def merge(args):
             line += " (lost points: " + "; ".join(failed) + ")"
         summary.append(line)
         if isinstance(data.get("output"), str) and data["output"].strip():
-            notes.append(name + ": " + data["output"].strip())
+            grade_outputs.setdefault(data["output"].strip(), []).append(name)
         total += score
         total_max += max_score
         per_program[name] = {"exit": p["exit"], "score": score, "max_score": max_score}
+        if "extra_data" in data:
+            per_program[name]["extra_data"] = data["extra_data"]
+    # Said once for all the programs it is true of (grade's sandbox line is the same for all).
+    for text, names in grade_outputs.items():
+        notes.append(", ".join(names) + ": " + text)
     if not per_program:
         summary.append("No program was graded: programs.conf lists none.")
     problems = tail(args.config_problems, 4000).strip() if args.config_problems else ""
