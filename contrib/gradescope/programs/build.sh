@@ -13,4 +13,4 @@ $cc -O2 -fno-lto -static -o "$out/hello" "$here/hello.c"
 $cc -O2 -fno-lto -fPIE -static-pie -o "$out/hello-pie" "$here/hello.c"
 $cc -O2 -fno-lto -static -o "$out/tls" "$here/tls.c"
 # grade's sandbox may run the loader as another user, who must still be able to read PROG.
-chmod 0755 "$out/hello" "$out/hello-pie" "$out/tls"
+chmod 0755 "$out" "$out/hello" "$out/hello-pie" "$out/tls"
