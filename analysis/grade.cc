@@ -62,55 +62,88 @@ const CheckDef kChecks[] = {
     {"auxv.no_bogus", "No auxv entry the kernel would not give this program", 1},
 };
 
+// The most problems a check lists (verdict() prints 8 of them).
+constexpr size_t kMaxProblems = 64;
+
 // "r-x" for a PT_LOAD's p_flags.
 std::string rwx(uint32_t p_flags) { return util::rwx(elf::prot_from_p_flags(p_flags)); }
 
-// Reads the loader's memory from the stack image and the memory blocks.
+// Reads the loader's memory from the stack image and the memory blocks, sorted once so each
+// read is a binary search: a hostile stack (a million argv pointers at one long string) must
+// not make the checks quadratic.
 class Memory {
  public:
-  explicit Memory(const GradeInput& in) : in_(in) {}
+  explicit Memory(const GradeInput& in) {
+    auto add = [&](uint64_t start, const std::vector<uint8_t>& bytes) {
+      if (!bytes.empty()) blocks_.push_back({start, &bytes});
+    };
+    add(in.sp, in.image);  // first: the stack image wins where blocks overlap
+    for (const auto& m : in.memory) add(m.start, m.bytes);
+    std::stable_sort(blocks_.begin(), blocks_.end(),
+                     [](const Block& x, const Block& y) { return x.start < y.start; });
+  }
   // Ranges may span several captured blocks (a file page and the anonymous bss after it).
   std::optional<std::vector<uint8_t>> read(uint64_t addr, uint64_t len) const {
     std::vector<uint8_t> out;
-    out.reserve(len);
+    out.reserve(std::min<uint64_t>(len, 1u << 20));
     while (out.size() < len) {
-      uint64_t at = addr + out.size(), want = len - out.size();
-      bool found = false;
-      auto take = [&](uint64_t start, const std::vector<uint8_t>& bytes) {
-        if (found || at < start || at - start >= bytes.size()) return;
-        uint64_t n = std::min<uint64_t>(want, bytes.size() - (at - start));
-        auto it = bytes.begin() + static_cast<std::ptrdiff_t>(at - start);
-        out.insert(out.end(), it, it + static_cast<std::ptrdiff_t>(n));
-        found = true;
-      };
-      take(in_.sp, in_.image);
-      for (const auto& m : in_.memory) take(m.start, m.bytes);
-      if (!found) return std::nullopt;
+      const uint64_t at = addr + out.size();
+      const Block* b = find(at);
+      if (!b) return std::nullopt;
+      const uint64_t n = std::min<uint64_t>(len - out.size(), b->bytes->size() - (at - b->start));
+      auto it = b->bytes->begin() + static_cast<std::ptrdiff_t>(at - b->start);
+      out.insert(out.end(), it, it + static_cast<std::ptrdiff_t>(n));
     }
     return out;
   }
   // A little-endian word of `size' bytes: 8, or 4 for an ia32 PROG's stack.
   std::optional<uint64_t> word(uint64_t addr, unsigned size = 8) const {
-    auto b = read(addr, size);
-    if (!b) return std::nullopt;
+    const Block* b = find(addr);
+    if (b && b->bytes->size() - (addr - b->start) >= size) {
+      uint64_t v = 0;
+      std::memcpy(&v, b->bytes->data() + (addr - b->start), size);
+      return v;
+    }
+    auto bytes = read(addr, size);
+    if (!bytes) return std::nullopt;
     uint64_t v = 0;
-    std::memcpy(&v, b->data(), size);
+    std::memcpy(&v, bytes->data(), size);
     return v;
   }
   // A NUL-terminated string (at most 128 KiB, MAX_ARG_STRLEN is 32 pages).
   std::optional<std::string> string(uint64_t addr) const {
     std::string s;
-    for (uint64_t i = 0; i < (128u << 10); ++i) {
-      auto b = read(addr + i, 1);
+    while (s.size() < (128u << 10)) {
+      const uint64_t at = addr + s.size();
+      const Block* b = find(at);
       if (!b) return std::nullopt;
-      if ((*b)[0] == 0) return s;
-      s.push_back(static_cast<char>((*b)[0]));
+      const uint8_t* p = b->bytes->data() + (at - b->start);
+      const size_t avail = std::min<uint64_t>(b->bytes->size() - (at - b->start), (128u << 10) - s.size());
+      const void* nul = std::memchr(p, 0, avail);
+      const size_t n = nul ? size_t(static_cast<const uint8_t*>(nul) - p) : avail;
+      s.append(reinterpret_cast<const char*>(p), n);
+      if (nul) return s;
     }
     return std::nullopt;
   }
 
  private:
-  const GradeInput& in_;
+  struct Block {
+    uint64_t start;
+    const std::vector<uint8_t>* bytes;
+  };
+  // The block holding addr: the last one starting at or below it, or an earlier one that still
+  // covers it (blocks may overlap: the stack image lies inside the stack's mapping).
+  const Block* find(uint64_t addr) const {
+    auto it = std::upper_bound(blocks_.begin(), blocks_.end(), addr,
+                               [](uint64_t a, const Block& b) { return a < b.start; });
+    for (int back = 0; it != blocks_.begin() && back < 4; ++back) {
+      --it;
+      if (addr - it->start < it->bytes->size()) return &*it;
+    }
+    return nullptr;
+  }
+  std::vector<Block> blocks_;
 };
 
 std::string quote(const std::string& s) {
@@ -488,7 +521,18 @@ class Grader {
       const auto& want = is_argv ? want_argv : want_envp;
       const char* name = is_argv ? "argv" : "envp";
       if (!is_argv && !envp_found_) return fail(c, "envp cannot be found: the stack image ends in argv");
+      // Bounded: past the expected entries only the first few extras are read, and at most
+      // kMaxProblems are listed; a million pointers at one long string cost nothing more.
+      const size_t extra = got.size() > want.size() ? got.size() - want.size() : 0;
       for (size_t k = 0; k < std::max(got.size(), want.size()); ++k) {
+        if (bad.size() >= kMaxProblems || k >= want.size() + 4) {
+          if (k < got.size() && extra > 4)
+            bad.push_back("... " + std::to_string(got.size() - want.size()) + " " + name +
+                          " entries more than the " + std::to_string(want.size()) + " expected");
+          else if (bad.size() >= kMaxProblems)
+            bad.push_back("... and more");
+          break;
+        }
         std::string at = std::string(name) + "[" + std::to_string(k) + "]";
         if (k >= got.size()) {
           bad.push_back(at + " is missing; expected " + quote(want[k]));

@@ -82,6 +82,66 @@ std::vector<std::string> split_words(const std::string& s) {
   return out;
 }
 
+// A snapshot is a student's file: bounded in size before it is read, and in nesting before
+// the recursive JSON parser sees it. The contract is flat (an object of strings and one array
+// of objects), so depth 8 is ample.
+constexpr uint64_t kMaxSnapshotBytes = 64ull << 20;
+constexpr int kMaxSnapshotDepth = 8;
+
+bool read_snapshot_file(const std::string& path, std::string* out, std::string* err) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    *err = std::string("cannot open: ") + std::strerror(errno);
+    return false;
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    *err = "not a regular file";
+    return false;
+  }
+  if (uint64_t(st.st_size) > kMaxSnapshotBytes) {
+    ::close(fd);
+    *err = "is " + std::to_string(st.st_size) + " bytes; a snapshot may have at most " +
+           std::to_string(kMaxSnapshotBytes) + " (64 MiB)";
+    return false;
+  }
+  out->clear();
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out->append(buf, size_t(n));
+    if (out->size() > kMaxSnapshotBytes) break;
+  }
+  ::close(fd);
+  if (out->size() > kMaxSnapshotBytes) {
+    *err = "grew past 64 MiB while being read";
+    return false;
+  }
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : *out) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxSnapshotDepth) {
+        *err = "nests deeper than " + std::to_string(kMaxSnapshotDepth) + " levels; a snapshot is "
+               "an object of strings and one array of objects";
+        return false;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
 // An absolute, lexically normal form of `path` (relative to the working directory).
 std::string absolute_path(const std::string& path) {
   std::error_code ec;
@@ -271,8 +331,8 @@ int run_grade(const GradeOptions& o) {
   analysis::GradeReport report;
   if (!o.snapshot.empty()) {
     std::string text;
-    if (!read_whole(o.snapshot, &text)) {
-      std::cerr << "execmap: error: cannot read " << o.snapshot << "\n";
+    if (!read_snapshot_file(o.snapshot, &text, &err)) {
+      std::cerr << "execmap: error: " << o.snapshot << ": " << err << "\n";
       return kExitFailure;
     }
     nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -33,6 +33,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// What one stop may copy out of the loader (the grader holds two runs' worth).
+constexpr uint64_t kMaxStackImage = 32ull << 20;
+constexpr uint64_t kMaxMapping = 64ull << 20;
+constexpr uint64_t kMaxMemory = 128ull << 20;
+
 bool read_text(const std::string& path, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -195,12 +200,15 @@ class Tracer {
     read_maps(&out->maps);
     uint64_t total = 0;
     for (const auto& m : util::parse_maps(out->maps)) {
+      // Bounded, whatever the loader maps: the kernel's initial stack is a few pages of
+      // strings and pointers, and a graded PROG is small; a hostile loader's sp at the bottom
+      // of a huge mapping, or gigabytes of mappings, must not become the grader's memory.
       if (m.start <= regs.rsp && regs.rsp < m.end)
-        out->stack_image = read_mem(pid_, regs.rsp, m.end - regs.rsp);
+        out->stack_image = read_mem(pid_, regs.rsp, std::min<uint64_t>(m.end - regs.rsp, kMaxStackImage));
       if (!(m.prot() & util::kProtRead) || m.path == "[vvar]" || m.path == "[vvar_vclock]" || m.path == "[vsyscall]")
         continue;
       uint64_t len = m.end - m.start;
-      if (len > (256ull << 20) || total + len > (512ull << 20)) continue;
+      if (len > kMaxMapping || total + len > kMaxMemory) continue;
       MemoryRange mr;
       mr.start = m.start;
       mr.bytes = read_mem(pid_, m.start, len);
