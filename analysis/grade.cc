@@ -146,9 +146,12 @@ class Memory {
   std::vector<Block> blocks_;
 };
 
+// A string for a message: escaped, and cut after 200 bytes (a hostile argv may point a
+// million entries at one 128 KiB string; the report must stay small).
 std::string quote(const std::string& s) {
+  constexpr size_t kShown = 200;
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (unsigned char c : s.substr(0, kShown)) {
     if (c < 0x20 || c >= 0x7f) {
       char b[8];
       std::snprintf(b, sizeof b, "\\x%02x", c);
@@ -157,7 +160,9 @@ std::string quote(const std::string& s) {
       out.push_back(static_cast<char>(c));
     }
   }
-  return out + "\"";
+  out += "\"";
+  if (s.size() > kShown) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
 }
 
 class Grader {

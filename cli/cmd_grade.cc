@@ -21,6 +21,7 @@
 #include "cli/host_pipeline.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
+#include "cli/sandbox_files.h"
 #include "live/capture.h"
 #include "live/grade_trace.h"
 
@@ -142,23 +143,6 @@ bool read_snapshot_file(const std::string& path, std::string* out, std::string* 
   return true;
 }
 
-// An absolute, lexically normal form of `path` (relative to the working directory).
-std::string absolute_path(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::path p = std::filesystem::absolute(path, ec);
-  return ec ? path : p.lexically_normal().string();
-}
-
-// `path` as named and as canonical: the file bound in the sandbox, and a link to it.
-void add_sandbox_file(const std::string& path, live::SandboxSpec* spec) {
-  if (path.empty()) return;
-  const std::string named = absolute_path(path);
-  char buf[PATH_MAX];
-  const std::string canonical = ::realpath(named.c_str(), buf) ? std::string(buf) : named;
-  spec->files.push_back(canonical);
-  if (named != canonical) spec->links.emplace_back(named, canonical);
-}
-
 // The loader command's file as execvp would find it.
 std::string find_command(const std::string& cmd) {
   if (cmd.find('/') != std::string::npos) return cmd;
@@ -172,46 +156,15 @@ std::string find_command(const std::string& cmd) {
   return cmd;
 }
 
-// What the sandbox holds: PROG, the loader, and what ld.so loads for the loader (its
-// interpreter by PT_INTERP's name, its libraries, the cache it looks them up in), all
-// predicted by the same pipeline, not by running anything.
+// What the sandbox holds: PROG and the loader with what ld.so loads for it, all predicted by
+// the same pipeline, not by running anything.
 live::SandboxSpec sandbox_spec(const GradeOptions& o, const sim::ExecRequest& prog_req,
                                const std::string& loader_file, HostPipeline* hp) {
-  live::SandboxSpec spec;
-  spec.enabled = !o.no_sandbox;
-  spec.scratch_bytes = o.scratch_mb << 20;
-  const char* force = std::getenv("EXECMAP_SANDBOX");
-  if (force && std::string(force) == "chroot") spec.allow_namespaces = false;
-  std::error_code ec;
-  spec.cwd = std::filesystem::current_path(ec).string();
+  live::SandboxSpec spec = base_sandbox_spec(o.no_sandbox, o.scratch_mb << 20);
   add_sandbox_file(prog_req.filename, &spec);
-  add_sandbox_file(loader_file, &spec);
   sim::ExecRequest lreq = prog_req;
-  lreq.filename = loader_file;
   lreq.argv = {loader_file};
-  lreq.stage = sim::Stage::exec;
-  sim::ExecResult lr = hp->pipeline.predict(lreq);
-  if (lr.ok() && lr.objects.size() > 1) {
-    add_sandbox_file(lr.objects[1].id.path, &spec);
-    // PT_INTERP's name, as the kernel opens it.
-    for (const auto& ph : lr.objects[0].phdrs)
-      if (ph.p_type == 3 && ph.p_filesz > 1 && ph.p_filesz < PATH_MAX) {  // PT_INTERP
-        std::ifstream f(loader_file, std::ios::binary);
-        std::string name(ph.p_filesz, '\0');
-        f.seekg(std::streamoff(ph.p_offset));
-        if (f.read(&name[0], std::streamsize(name.size()))) {
-          name.resize(std::strlen(name.c_str()));
-          add_sandbox_file(name, &spec);
-        }
-      }
-    std::shared_ptr<const sim::Resolution> res = hp->pipeline.resolve(lr, lreq);
-    if (res && res->ok)
-      for (const sim::RtldObject& ob : res->libs.objects) {
-        if (!ob.l_name.empty() && ob.l_name[0] == '/') add_sandbox_file(ob.l_name, &spec);
-        add_sandbox_file(ob.id.path, &spec);
-      }
-    add_sandbox_file("/etc/ld.so.cache", &spec);
-  }
+  add_sandbox_program(loader_file, lreq, hp, &spec);
   return spec;
 }
 
@@ -380,7 +333,8 @@ int run_grade(const GradeOptions& o) {
         const uint64_t n = std::min<uint64_t>(64, p.p_offset + p.p_filesz - at);
         if (at + n <= file.size())
           treq.entry_bytes.assign(file.begin() + std::ptrdiff_t(at), file.begin() + std::ptrdiff_t(at + n));
-        const uint64_t tn = std::min<uint64_t>(64, p.p_filesz);
+        // The whole segment (bounded): one page of PROG's bytes at the entry is not a copy.
+        const uint64_t tn = std::min<uint64_t>(p.p_filesz, 16ull << 20);
         if (p.p_offset + tn <= file.size()) {
           treq.text_bytes.assign(file.begin() + std::ptrdiff_t(p.p_offset),
                                  file.begin() + std::ptrdiff_t(p.p_offset + tn));

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -98,10 +99,12 @@ bool peek_byte(pid_t pid, uint64_t addr, uint8_t* b) {
 
 class Tracer {
  public:
-  // prefix: where the submission's root lies in the grader's view ("" but in a chroot), which
-  // /proc/PID/maps puts before every path.
-  Tracer(const LoaderTraceRequest& req, pid_t pid, std::string prefix)
-      : req_(req), pid_(pid), prefix_(std::move(prefix)) {}
+  Tracer(const LoaderTraceRequest& req, pid_t pid, const Sandbox* sandbox)
+      : req_(req), pid_(pid), stopped_(pid), sandbox_(sandbox) {}
+
+  // The thread in a ptrace stop now: PEEKTEXT and POKETEXT go through it (the leader may be
+  // running, or blocked while another thread loads PROG).
+  void set_stopped(pid_t tid) { stopped_ = tid; }
   ~Tracer() { kill_all(); }
 
   // Called at every system-call stop: (re)plant the breakpoint once the entry is executable
@@ -121,50 +124,59 @@ class Tracer {
           have_base = true;
           break;
         }
-    if (req_.target_is_dyn && !have_base) have_base = find_copy(maps, &base);
+    if (req_.target_is_dyn && !have_base) have_base = find_copy(maps, &base, text);
     uint64_t entry = base + req_.e_entry;
     bool exec_ok = false;
     for (const auto& m : maps)
       if (have_base && m.start <= entry && entry < m.end && (m.prot() & util::kProtExec))
-        exec_ok = m.path == req_.target_path || (m.path.empty() && holds_entry_bytes(base));
+        exec_ok = m.path == req_.target_path || (m.path.empty() && holds_copy(base, text));
     if (bp_.set && (!exec_ok || bp_.addr != entry)) {
       uint8_t cur;
-      if (peek_byte(pid_, bp_.addr, &cur) && cur == 0xcc) poke_byte(pid_, bp_.addr, bp_.orig, nullptr);
+      if (peek_byte(stopped_, bp_.addr, &cur) && cur == 0xcc) poke_byte(stopped_, bp_.addr, bp_.orig, nullptr);
       bp_.set = false;
     }
     if (!exec_ok) return;
     uint8_t cur;
-    if (bp_.set && peek_byte(pid_, entry, &cur) && cur == 0xcc) return;
+    if (bp_.set && peek_byte(stopped_, entry, &cur) && cur == 0xcc) return;
     // Not planted yet, or the loader rewrote the byte (read(), memcpy, a new mapping).
-    if (poke_byte(pid_, entry, 0xcc, &bp_.orig)) {
+    if (poke_byte(stopped_, entry, 0xcc, &bp_.orig)) {
       bp_.set = true;
       bp_.addr = entry;
       base_ = base;
     }
   }
 
-  // /proc/PID/maps as the submission names its files: without the chroot tree's prefix.
+  // /proc/PID/maps as the submission names its files (the chroot tree's view translated).
   bool read_maps(std::string* text) const {
     if (!read_text("/proc/" + std::to_string(pid_) + "/maps", text)) return false;
-    if (prefix_.empty()) return true;
-    const std::string from = " " + prefix_ + "/";
-    for (size_t at = text->find(from); at != std::string::npos; at = text->find(from, at + 1))
-      text->replace(at, from.size(), " /");
+    if (sandbox_) *text = sandbox_->host_view_maps(*text);
     return true;
   }
 
-  // PROG's bytes at base + e_entry (the first aside: it may be our int3).
-  bool holds_entry_bytes(uint64_t base) const {
-    if (req_.entry_bytes.size() < 2) return false;
-    std::vector<uint8_t> at = read_mem(pid_, base + req_.e_entry, req_.entry_bytes.size());
-    return at.size() == req_.entry_bytes.size() &&
-           std::equal(at.begin() + 1, at.end(), req_.entry_bytes.begin() + 1);
+  // A copy of PROG at `base`: PROG's file bytes of the whole segment holding the entry at
+  // base + its p_vaddr (the int3's byte aside). One page of PROG's bytes at the entry is not a
+  // loaded PROG. Checked once per base and maps text: a copy is finished when it becomes
+  // executable, which changes the maps.
+  bool holds_copy(uint64_t base, const std::string& maps_text) {
+    if (req_.text_bytes.size() < 2) return false;
+    if (maps_text != copy_maps_) {
+      copy_maps_ = maps_text;
+      copy_checked_.clear();
+    }
+    auto it = copy_checked_.find(base);
+    if (it != copy_checked_.end()) return it->second;
+    std::vector<uint8_t> t = read_mem(pid_, base + req_.text_vaddr, req_.text_bytes.size());
+    bool same = t.size() == req_.text_bytes.size();
+    const uint64_t skip = req_.e_entry - req_.text_vaddr;
+    for (size_t k = 0; k < t.size() && same; ++k) same = k == skip || t[k] == req_.text_bytes[k];
+    copy_checked_[base] = same;
+    return same;
   }
 
   // A copy of PROG in anonymous memory: an executable anonymous mapping that starts where one
   // of PROG's segments would for some base, holding PROG's bytes at that base's entry point
-  // (the first byte aside: it may be our int3) and at the start of the segment holding it.
-  bool find_copy(const std::vector<util::MapsLine>& maps, uint64_t* base) const {
+  // and the whole segment holding it (holds_copy).
+  bool find_copy(const std::vector<util::MapsLine>& maps, uint64_t* base, const std::string& text) {
     if (req_.entry_bytes.size() < 2) return false;
     for (const auto& m : maps) {
       if (!m.path.empty() || !(m.prot() & util::kProtExec)) continue;
@@ -175,14 +187,7 @@ class Tracer {
         if (at.size() != req_.entry_bytes.size() ||
             !std::equal(at.begin() + 1, at.end(), req_.entry_bytes.begin() + 1))
           continue;
-        if (!req_.text_bytes.empty()) {
-          std::vector<uint8_t> t = read_mem(pid_, b + req_.text_vaddr, req_.text_bytes.size());
-          if (t.size() != req_.text_bytes.size()) continue;
-          const uint64_t skip = req_.e_entry - req_.text_vaddr;  // the int3, if it is in range
-          bool same = true;
-          for (size_t k = 0; k < t.size() && same; ++k) same = k == skip || t[k] == req_.text_bytes[k];
-          if (!same) continue;
-        }
+        if (!holds_copy(b, text)) continue;
         *base = b;
         return true;
       }
@@ -191,7 +196,7 @@ class Tracer {
   }
 
   void capture(LoaderStop* out, const user_regs_struct& regs) {
-    if (bp_.set) poke_byte(pid_, bp_.addr, bp_.orig, nullptr);
+    if (bp_.set) poke_byte(stopped_, bp_.addr, bp_.orig, nullptr);
     bp_.set = false;
     out->rip = regs.rip;
     out->rsp = regs.rsp;
@@ -256,11 +261,14 @@ class Tracer {
  private:
   const LoaderTraceRequest& req_;
   pid_t pid_;
+  pid_t stopped_;
   Breakpoint bp_;
   uint64_t base_ = 0;
   std::set<pid_t> others_;
   std::set<pid_t> threads_;  // the loader's other threads (traced, running)
-  std::string prefix_;
+  const Sandbox* sandbox_;
+  std::string copy_maps_;                    // the maps text copy_checked_ holds for
+  std::map<uint64_t, bool> copy_checked_;
   bool done_ = false;
 };
 
@@ -398,7 +406,12 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
   ::close(pipe_fds[1]);
   ::close(null_fd);
   out->sandbox = sandbox.state();
-  Tracer tracer(req, pid, sandbox.host_prefix());
+  out->sandbox.detail += "; rlimits: cpu " + std::to_string(req.cpu_seconds) + " s, address space " +
+                         std::to_string(req.address_space_limit >> 20) + " MiB, file size " +
+                         std::to_string(req.file_size_limit >> 20) + " MiB, " +
+                         std::to_string(req.nproc) + " processes, " + std::to_string(req.nofile) +
+                         " descriptors";
+  Tracer tracer(req, pid, &sandbox);
   auto deadline = Clock::now() + std::chrono::milliseconds(req.timeout_ms);
 
   // The exec stop, or a report of why the child never got there.
@@ -437,6 +450,7 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
   // Every thread of the loader runs from system call to system call, so the breakpoint follows
   // whichever thread maps PROG; any thread may be the one that jumps.
   auto resume = [&](pid_t t, int sig) {
+    tracer.set_stopped(t);
     tracer.update_breakpoint();
     return ::ptrace(PTRACE_SYSCALL, t, nullptr, sig) == 0;
   };
@@ -524,6 +538,7 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
     if (sig == SIGTRAP && tracer.bp().set && regs.rip == tracer.bp().addr + 1) {
       regs.rip = tracer.bp().addr;
       ::ptrace(PTRACE_SETREGS, w, nullptr, &regs);
+      tracer.set_stopped(w);
       out->outcome = LoaderStop::Outcome::ReachedEntry;
       out->message = "reached the entry point " + util::hex(regs.rip);
       tracer.capture(out, regs);
@@ -537,12 +552,23 @@ bool trace_loader_impl(const LoaderTraceRequest& req, LoaderStop* out, std::stri
         out->outcome = LoaderStop::Outcome::JumpedElsewhere;
         out->message = "the loader jumped to " + util::hex(regs.rip) +
                        ", which is not executable (" + signal_text(sig) + ")";
+        tracer.set_stopped(w);
         tracer.capture(out, regs);
         return true;
       }
       out->outcome = LoaderStop::Outcome::Crashed;
       out->message = "the loader crashed with " + signal_text(sig) + " at rip " +
                      util::hex(regs.rip) + " (fault address " + util::hex(addr) + ")";
+      return true;
+    }
+    // The loader is its PID namespace's init, which ignores a signal whose action is the
+    // default (sig_task_ignored(): SIGNAL_UNKILLABLE), and a traced init is not made killable
+    // by faults either (force_sig_info_to_task()). Anywhere else the default action kills it:
+    // that is the verdict.
+    if (out->sandbox.level == SandboxLevel::Namespaces && signal_kills_by_default(w, sig)) {
+      out->outcome = LoaderStop::Outcome::Crashed;
+      out->message = "the loader was killed by " + signal_text(sig) + " at rip " +
+                     util::hex(regs.rip) + " before reaching the entry point";
       return true;
     }
     resume(w, sig);  // any other signal goes to the loader as usual

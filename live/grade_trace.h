@@ -19,10 +19,10 @@ struct LoaderTraceRequest {
   uint64_t first_load_offset = 0, first_load_vaddr = 0;  // page-rounded down
   // For a loader that copies PROG into anonymous memory instead of mapping the file: the
   // page-rounded vaddr of every PT_LOAD (where a copy's mapping may start) and the file's
-  // bytes at e_entry and at the start of the segment holding it, which identify the copy.
+  // bytes at e_entry and of the whole segment holding it (bounded), which identify the copy.
   std::vector<uint64_t> load_vaddrs;
   std::vector<uint8_t> entry_bytes, text_bytes;
-  uint64_t text_vaddr = 0;  // p_vaddr of the PT_LOAD holding e_entry (text_bytes are its start)
+  uint64_t text_vaddr = 0;  // p_vaddr of the PT_LOAD holding e_entry (text_bytes are its file bytes)
   unsigned timeout_ms = 10000;
   unsigned cpu_seconds = 5;
   uint64_t address_space_limit = 16ull << 30;

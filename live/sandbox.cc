@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -111,10 +112,9 @@ bool build_filter(std::vector<unsigned char>* out, std::string* error) {
     int e = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
     if (e != 0 && rc == 0) rc = e;
   }
-  // No network: sockets of any domain but AF_UNIX (the network namespace already has no
-  // interface up; this holds in the fallback too).
-  int e = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-                           SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+  // No sockets at all: the network namespace has no interface up, but abstract AF_UNIX names
+  // are per network namespace, and the chroot level has none of its own. A loader needs none.
+  int e = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
   if (e != 0 && rc == 0) rc = e;
   if (rc != 0) {
     *error = std::string("seccomp rule: ") + std::strerror(-rc);
@@ -165,6 +165,13 @@ void fd_path(int fd, char* buf) {
   buf[i] = 0;
 }
 
+// Parses a /proc/PID/status mask line ("SigIgn:\t0000000000000000").
+uint64_t status_mask(const std::string& status, const char* key) {
+  size_t at = status.find(key);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(status.c_str() + at + std::strlen(key), nullptr, 16);
+}
+
 bool write_file(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -190,6 +197,24 @@ void add_parents(const std::string& path, std::vector<std::string>* dirs, std::s
 
 }  // namespace
 
+uint32_t chroot_level_uid() { return kChrootUidBase + uint32_t(::getpid()); }
+
+bool signal_kills_by_default(pid_t tid, int sig) {
+  switch (sig) {  // default action ignore, continue or stop (signal(7))
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+      return false;
+    default:
+      break;
+  }
+  if (sig <= 0 || sig > 64) return false;
+  std::ifstream f("/proc/" + std::to_string(tid) + "/status");
+  std::string status((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (status.empty()) return false;
+  const uint64_t bit = 1ull << (sig - 1);
+  return !(status_mask(status, "\nSigIgn:") & bit) && !(status_mask(status, "\nSigCgt:") & bit);
+}
+
 const char* sandbox_level_name(SandboxLevel level) {
   switch (level) {
     case SandboxLevel::None: return "none";
@@ -205,7 +230,7 @@ std::string sandbox_refused_calls() {
   o << "clone with CLONE_UNTRACED or a CLONE_NEW* flag: a child the grader cannot trace, or new "
        "namespaces\n"
     << "clone3: ENOSYS, since a filter cannot read its flags (glibc falls back to clone)\n"
-    << "socket of any domain but AF_UNIX: EACCES, no network\n";
+    << "socket: EACCES, no network and no abstract AF_UNIX names\n";
   return o.str();
 }
 
@@ -359,7 +384,7 @@ pid_t Sandbox::spawn_namespaces(std::string* why_not) {
   state_.detail = "uid " + std::to_string(outer_uid) +
                   ", user+pid+mount+net+ipc+uts namespaces, read-only files, " +
                   std::to_string(spec_.scratch_bytes >> 20) +
-                  " MiB scratch tmpfs at /tmp, no capabilities, no_new_privs, seccomp, rlimits; " + cg;
+                  " MiB scratch tmpfs at /tmp, no capabilities, no_new_privs, seccomp; " + cg;
   char go = 1;
   write_all(go_fd_[1], &go, 1);
   ::close(go_fd_[1]);
@@ -475,16 +500,17 @@ bool Sandbox::prepare_chroot_tree(std::string* error) {
     ::chmod(to.c_str(), (st.st_mode & 0111) ? 0555 : 0444);
   }
   for (const auto& l : spec_.links) fs::create_symlink(l.second, chroot_dir_ + l.first, ec);
-  const std::string scratch = chroot_dir_ + "/tmp";
-  fs::create_directory(scratch, ec);
-  if (::chown(scratch.c_str(), spec_.uid, spec_.gid) != 0 || ::chmod(scratch.c_str(), 0700) != 0) {
-    *error = "cannot prepare the scratch directory: " + std::string(std::strerror(errno));
-    return false;
-  }
+  // No writable scratch: without a mount nothing bounds the total a directory holds (RLIMIT_FSIZE
+  // bounds one file), so the whole tree, /tmp included, is read-only.
+  fs::create_directory(chroot_dir_ + "/tmp", ec);
+  ::chmod((chroot_dir_ + "/tmp").c_str(), 0755);
   return true;
 }
 
 pid_t Sandbox::spawn_chroot(std::string* error) {
+  // Without a PID namespace every process of a uid can signal the others: a uid of this run's
+  // own (the grader's pid makes it unique among concurrent runs on this machine).
+  spec_.uid = spec_.gid = chroot_level_uid();
   if (!prepare_chroot_tree(error)) return -1;
   state_.level = SandboxLevel::Chroot;
   pid_t pid = ::fork();
@@ -501,8 +527,8 @@ pid_t Sandbox::spawn_chroot(std::string* error) {
   }
   std::string cg = try_cgroup(pid);
   state_.detail = "uid " + std::to_string(spec_.uid) +
-                  ", chroot into a prepared read-only tree, scratch directory /tmp (files "
-                  "bounded by RLIMIT_FSIZE), no capabilities, no_new_privs, seccomp, rlimits; " + cg;
+                  " (this run's own), chroot into a prepared read-only tree with no writable "
+                  "scratch, no capabilities, no_new_privs, seccomp; " + cg;
   char go = 1;
   write_all(go_fd_[1], &go, 1);
   ::close(go_fd_[1]);
@@ -545,6 +571,47 @@ int Sandbox::enter(const char** step) {
   return 0;
 }
 
+std::string Sandbox::host_view_maps(const std::string& maps) const {
+  if (chroot_dir_.empty()) return maps;
+  std::string out;
+  out.reserve(maps.size());
+  std::istringstream in(maps);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long start = 0, end = 0, offset = 0, ino = 0;
+    unsigned major_ = 0, minor_ = 0;
+    char perms[8] = {};
+    int path_at = -1;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset,
+                    &major_, &minor_, &ino, &path_at) < 7 ||
+        path_at < 0) {
+      out += line + "\n";
+      continue;
+    }
+    std::string path = line.substr(size_t(path_at));
+    if (path.compare(0, chroot_dir_.size() + 1, chroot_dir_ + "/") != 0) {
+      out += line + "\n";
+      continue;
+    }
+    path.erase(0, chroot_dir_.size());
+    struct stat st{};
+    bool original = false;
+    for (const std::string& f : spec_.files) original = original || f == path;
+    if (original && ::stat(path.c_str(), &st) == 0) {
+      major_ = ::major(st.st_dev);
+      minor_ = ::minor(st.st_dev);
+      ino = st.st_ino;
+    }
+    char head[160];
+    int n = std::snprintf(head, sizeof head, "%08llx-%08llx %s %08llx %02x:%02x %llu ", start, end,
+                          perms, offset, major_, minor_, ino);
+    std::string h(head, size_t(std::max(n, 0)));
+    if (h.size() < 73) h.append(73 - h.size(), ' ');
+    out += h + path + "\n";
+  }
+  return out;
+}
+
 // cgroup v2, where the grader may create one beside its own: pids.max and memory.max.
 std::string Sandbox::try_cgroup(pid_t child) {
   std::ifstream mi("/proc/self/mountinfo");
@@ -565,8 +632,7 @@ std::string Sandbox::try_cgroup(pid_t child) {
   const std::string parent = mnt + (rel == "/" ? "" : rel);
   std::string controllers = read_line(parent + "/cgroup.subtree_control");
   if (controllers.find("pids") == std::string::npos || controllers.find("memory") == std::string::npos)
-    return "cgroup: v2 at " + mnt + " does not delegate pids and memory here (rlimits bound the "
-           "submission)";
+    return "cgroup: v2 at " + mnt + " does not delegate pids and memory here";
   const std::string dir = parent + "/execmap-" + std::to_string(child);
   if (::mkdir(dir.c_str(), 0755) != 0)
     return "cgroup: cannot create " + dir + ": " + std::strerror(errno);

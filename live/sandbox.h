@@ -20,6 +20,10 @@ enum class SandboxLevel {
 };
 const char* sandbox_level_name(SandboxLevel level);
 
+// The chroot level's uids: kChrootUidBase + the grader's pid (below 2^31: valid everywhere).
+constexpr uint32_t kChrootUidBase = 1u << 30;
+uint32_t chroot_level_uid();  // this process's: kChrootUidBase + getpid()
+
 struct SandboxSpec {
   bool enabled = true;
   // Absolute paths the submission may read and run: each is bound (or copied) read-only at
@@ -30,7 +34,10 @@ struct SandboxSpec {
   std::vector<std::pair<std::string, std::string>> links;
   std::string cwd;                       // absolute; created (read-only) and entered
   uint64_t scratch_bytes = 64ull << 20;  // the one writable tmpfs, at /tmp
-  uint32_t uid = 65534, gid = 65534;     // the unprivileged ids the submission runs as (root)
+  // The unprivileged ids the submission runs as, when the grader is root. In a PID namespace
+  // 65534; the chroot level, sharing the host's PID space, takes a uid of its own per run
+  // (kChrootUidBase + the grader's pid) so it can signal nothing else.
+  uint32_t uid = 65534, gid = 65534;
   bool allow_namespaces = true;          // false: the fallback (a test forces it so)
 };
 
@@ -59,8 +66,10 @@ class Sandbox {
   // After the child's exec stop or death: why its setup failed, if it did ("" otherwise).
   std::string child_failure();
   const SandboxState& state() const { return state_; }
-  // Where the submission's root lies in the grader's view: the chroot tree, or "".
-  const std::string& host_prefix() const { return chroot_dir_; }
+  // /proc/PID/maps of a process in this sandbox as it would read outside it: in the chroot
+  // fallback the kernel shows the tree's path before every file and the copies' device and
+  // inode; both become the originals' (show_map_vma()'s format, path padded to column 73).
+  std::string host_view_maps(const std::string& maps) const;
 
  private:
   bool prepare(std::string* error);
@@ -85,6 +94,12 @@ class Sandbox {
   int go_fd_[2] = {-1, -1};          // parent -> child: the id maps and the cgroup are set
   bool root_ = false;
 };
+
+// Whether `sig`, delivered to thread `tid` now, would kill its process by the default action
+// (no handler, not ignored, and a default of terminate or core). A sandboxed program is its PID
+// namespace's init, which ignores such signals (sig_task_ignored(): SIGNAL_UNKILLABLE); the
+// tracers apply the verdict a process anywhere else gets.
+bool signal_kills_by_default(pid_t tid, int sig);
 
 // The system calls the seccomp filter refuses, one per line with the reason (README, --help).
 std::string sandbox_refused_calls();
