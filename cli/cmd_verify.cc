@@ -14,6 +14,7 @@
 #include "cli/exit_codes.h"
 #include "cli/host_pipeline.h"
 #include "cli/render.h"
+#include "cli/sandbox_files.h"
 #include "live/vm.h"
 
 namespace execmap::cli {
@@ -22,6 +23,9 @@ CLI::App* setup_verify(CLI::App& app, VerifyOptions& o) {
   CLI::App* sub = app.add_subcommand(
       "verify", "Run the program under ptrace with ASLR off, stop at its first instruction, "
                 "and compare the kernel's layout and stack with the prediction");
+  sub->add_flag("--no-sandbox", o.no_sandbox,
+                "UNSAFE with --stage start: run ld.so and the library initializers unconfined "
+                "(by default they run in grade's sandbox)");
   sub->add_option("--save-capture", o.save_capture,
                   "Also write the kernel's answer as a capture file (JSON) for golden tests");
   sub->add_option("--timeout-ms", o.timeout_ms, "Wall-clock bound on the traced child")
@@ -204,6 +208,14 @@ int run_verify(const VerifyOptions& o) {
   // credentials, and the kernel then keeps the old ones (cap_bprm_creds_from_file()).
   if (::geteuid() != 0) req.host.traced_unprivileged = 1;
   HostPipeline hp;
+  // --stage start runs the program's library code for real: in the sandbox, with the
+  // credentials it gives, which the prediction must use too.
+  std::optional<live::SandboxSpec> sandbox;
+  if (o.exec.stage == "start") {
+    sandbox = base_sandbox_spec(o.no_sandbox, 16ull << 20);
+    add_sandbox_program(req.filename, req, &hp, &*sandbox);
+    apply_sandbox_ids(*sandbox, &req);
+  }
   sim::ExecResult r = hp.pipeline.predict(req);
   if (r.error.kind == sim::ExecError::Kind::Io) return report_failure(r, o.exec.format);
 
@@ -215,10 +227,23 @@ int run_verify(const VerifyOptions& o) {
   live::CaptureRequest creq = analysis::capture_request_for(req, /*disable_aslr=*/true, o.timeout_ms);
   creq.stop_at_entry = o.exec.stage == "start";
   creq.measure_stack_depth = creq.stop_at_entry;
+  creq.sandbox = sandbox;
   auto cap = live::capture_at_exec(creq, &why);
   if (!cap) {
     std::cerr << "execmap: error: capture failed: " << why << "\n";
     return kExitFailure;
+  }
+  nlohmann::json extra = nlohmann::json::object();
+  if (sandbox && cap->sandbox.level == live::SandboxLevel::Chroot) {
+    // The fallback ran the program as a uid of its own: predict with that one.
+    apply_sandbox_ids(*sandbox, &req, cap->sandbox.level);
+    r = hp.pipeline.predict(req);
+  }
+  if (sandbox) {
+    const std::string level = live::sandbox_level_name(cap->sandbox.level);
+    extra["sandbox"] = {{"level", level}, {"detail", cap->sandbox.detail}};
+    if (o.exec.format != "json")
+      std::cout << "sandbox: " << level << " (" << cap->sandbox.detail << ")\n";
   }
   if (!o.save_capture.empty()) {
     nlohmann::json cj = analysis::capture_to_json(req, *cap);
@@ -227,7 +252,7 @@ int run_verify(const VerifyOptions& o) {
       cj["rtld"] = rtld_config_json(hp.pipeline.resolve(r, req)->config);
     if (!write_capture(o.save_capture, cj)) return kExitFailure;
   }
-  return report(o, r, *cap, analysis::compare(r, *cap), nlohmann::json::object());
+  return report(o, r, *cap, analysis::compare(r, *cap), extra);
 }
 
 }  // namespace execmap::cli

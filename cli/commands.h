@@ -32,6 +32,7 @@ struct VerifyOptions {
   std::string vm_image;         // --vm: a bzImage to boot in qemu instead of the running kernel
   std::string vm_accel = "auto";  // --vm-accel auto|kvm|tcg
   unsigned vm_timeout = 600;    // --vm-timeout: seconds for the whole boot
+  bool no_sandbox = false;      // --stage start: run initializers unconfined (unsafe)
 };
 CLI::App* setup_verify(CLI::App& app, VerifyOptions& o);
 int run_verify(const VerifyOptions& o);

@@ -44,6 +44,7 @@ enum ChildStage : int32_t {
   kStagePersonality = 5,
   kStageRlimit = 6,
   kStageTraceme = 7,
+  kStageSandbox = 8,
 };
 
 struct ChildMessage {
@@ -70,6 +71,8 @@ const char* stage_name(int32_t stage) {
       return "setrlimit(RLIMIT_STACK)";
     case kStageTraceme:
       return "ptrace(PTRACE_TRACEME)";
+    case kStageSandbox:
+      return "entering the sandbox";
     default:
       return "unknown step";
   }
@@ -118,14 +121,21 @@ class ChildGuard {
   void kill_and_reap() {
     if (pid_ <= 0 || reaped_) return;
     ::kill(pid_, SIGKILL);  // also ends a ptrace-stopped tracee
+    for (pid_t f : forked_) ::kill(f, SIGKILL);
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
+    for (pid_t f : forked_)
+      while (::waitpid(f, &status, __WALL) < 0 && errno == EINTR) {
+      }
     reaped_ = true;
   }
+  // A process the program forked before its entry (auto-attached, never resumed).
+  void add_forked(pid_t p) { forked_.push_back(p); }
 
  private:
   pid_t pid_;
+  std::vector<pid_t> forked_;
   bool reaped_ = false;
 };
 
@@ -356,7 +366,7 @@ bool poke_byte(pid_t pid, uint64_t addr, uint8_t byte, uint8_t* old, int* err) {
 // The child between fork() and execve(). Only async-signal-safe calls: the parent may be
 // multi-threaded (sanitizer runtimes are), so no allocation or locking here.
 [[noreturn]] void run_child(const CaptureRequest& req, char* const* argv, char* const* envp,
-                            int read_fd, int write_fd, pid_t parent) {
+                            int read_fd, int write_fd, pid_t parent, Sandbox* sandbox) {
   auto fail = [&](int32_t stage, int err) {
     ChildMessage msg{stage, err};
     while (::write(write_fd, &msg, sizeof msg) < 0 && errno == EINTR) {
@@ -378,7 +388,11 @@ bool poke_byte(pid_t pid, uint64_t addr, uint8_t byte, uint8_t* old, int* err) {
   // the target for real. PDEATHSIG (kept across execve) kills it instead; the getppid() check
   // closes the race with a parent that died before prctl().
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(kStagePdeathsig, errno);
-  if (::getppid() != parent) ::_exit(127);
+  // In a PID namespace the parent is outside it: getppid() is 0.
+  const pid_t ppid = ::getppid();
+  if (ppid != parent &&
+      !(ppid == 0 && sandbox && sandbox->state().level == SandboxLevel::Namespaces))
+    ::_exit(127);
 
   // stdin from /dev/null so the child can never read (or get SIGTTIN from) the terminal.
   // The address space does not depend on fd 0, so a missing /dev/null only closes it.
@@ -429,6 +443,10 @@ bool poke_byte(pid_t pid, uint64_t addr, uint8_t byte, uint8_t* old, int* err) {
   }
 
   if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) fail(kStageTraceme, errno);
+  if (sandbox) {
+    const char* step = "";
+    if (int err = sandbox->enter(&step)) fail(kStageSandbox, err);
+  }
   ::execve(req.path.c_str(), argv, envp);
   fail(kStageExec, errno);
   ::_exit(127);  // not reached; keeps [[noreturn]] obvious to the compiler
@@ -459,13 +477,15 @@ int read_report(int fd, ChildMessage* msg, int* err) {
 }
 
 // The part after the exec trap: everything is read while the child sits in the SIGTRAP stop.
-bool read_stopped_child(pid_t pid, Capture* cap, std::string* error) {
+// sandbox: the chroot fallback's maps are translated back to the original files.
+bool read_stopped_child(pid_t pid, const Sandbox* sandbox, Capture* cap, std::string* error) {
   const std::string proc = "/proc/" + std::to_string(pid);
   int err = 0;
   if (!read_file(proc + "/maps", &cap->maps, &err)) {
     set_error(error, "reading " + proc + "/maps: " + errno_text(err));
     return false;
   }
+  if (sandbox) cap->maps = sandbox->host_view_maps(cap->maps);
   if (!read_registers(pid, &cap->rip, &cap->rsp, &err, &cap->compat)) {
     set_error(error, "reading registers: " + errno_text(err));
     return false;
@@ -583,6 +603,13 @@ bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_poin
     return false;
   }
 
+  // ld.so and the initializers run for real from here: a process they fork is attached at
+  // birth and never resumed, and ChildGuard kills it (threads run, inside the sandbox).
+  if (::ptrace(PTRACE_SETOPTIONS, pid, nullptr,
+               reinterpret_cast<void*>(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)) != 0) {
+    set_error(error, "ptrace(PTRACE_SETOPTIONS, PTRACE_O_TRACEFORK): " + errno_text(errno));
+    return false;
+  }
   int sig = 0;  // the signal to deliver on the next PTRACE_CONT; 0 suppresses the exec SIGTRAP
   for (;;) {
     if (::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig))) != 0) {
@@ -617,6 +644,13 @@ bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_poin
       return false;
     }
     sig = WSTOPSIG(status);
+    if (sig == SIGTRAP && (status >> 16) != 0) {  // PTRACE_EVENT_FORK or _VFORK
+      unsigned long forked = 0;
+      if (::ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &forked) == 0 && forked != 0)
+        child->add_forked(static_cast<pid_t>(forked));
+      sig = 0;
+      continue;
+    }
     if (sig == SIGTRAP) {
       uint64_t rip = 0, rsp = 0;
       if (!read_registers(pid, &rip, &rsp, &err)) {
@@ -647,6 +681,13 @@ bool run_to_entry(const CaptureRequest& req, ChildGuard* child, Clock::time_poin
         cap->outcome = Capture::Outcome::Stopped;
         return true;
       }
+    }
+    // In the sandbox the program is its PID namespace's init, which would ignore a signal
+    // whose action is the default; anywhere else that signal kills it, and so it does here.
+    if (cap->sandbox.level == SandboxLevel::Namespaces && signal_kills_by_default(pid, sig)) {
+      cap->outcome = Capture::Outcome::Killed;
+      cap->signal = sig;
+      return true;
     }
     // Any other signal belongs to the child: deliver it, as it would have been without us. A
     // group-stop (PTRACE_GETSIGINFO fails with EINVAL, ptrace(2)) has nothing to deliver.
@@ -693,12 +734,18 @@ std::optional<Capture> capture_impl(const CaptureRequest& req, std::string* erro
   }
 
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  // Declared before the guard: its tree and cgroup go only once the child is reaped.
+  std::optional<Sandbox> sandbox;
+  if (req.sandbox && req.stop_at_entry) sandbox.emplace(*req.sandbox);
+  std::string spawn_error;
+  const pid_t pid = sandbox ? sandbox->spawn(&spawn_error) : ::fork();
   if (pid < 0) {
-    set_error(error, "fork: " + errno_text(errno));
+    set_error(error, sandbox ? spawn_error : "fork: " + errno_text(errno));
     return std::nullopt;
   }
-  if (pid == 0) run_child(req, argv.data(), envp.data(), read_end.get(), write_end.get(), parent);
+  if (pid == 0)
+    run_child(req, argv.data(), envp.data(), read_end.get(), write_end.get(), parent,
+              sandbox ? &*sandbox : nullptr);
 
   ChildGuard child(pid);
   write_end.reset();  // otherwise our own copy would keep the pipe from ever reaching EOF
@@ -748,6 +795,13 @@ std::optional<Capture> capture_impl(const CaptureRequest& req, std::string* erro
     }
   }
 
+  if (sandbox) {
+    const std::string failed = sandbox->child_failure();
+    if (!failed.empty()) {
+      set_error(error, failed);
+      return std::nullopt;
+    }
+  }
   ChildMessage msg{};
   int err = 0;
   int got = read_report(read_end.get(), &msg, &err);
@@ -756,6 +810,7 @@ std::optional<Capture> capture_impl(const CaptureRequest& req, std::string* erro
     return std::nullopt;
   }
   Capture cap;
+  if (sandbox) cap.sandbox = sandbox->state();
   if (got == 1) {
     if (msg.stage != kStageExec) {
       set_error(error, std::string("child setup failed at ") + stage_name(msg.stage) + ": " +
@@ -818,7 +873,7 @@ std::optional<Capture> capture_impl(const CaptureRequest& req, std::string* erro
     if (cap.outcome != Capture::Outcome::Stopped) return cap;
     cap.at_entry = true;
   }
-  if (!read_stopped_child(pid, &cap, error)) return std::nullopt;
+  if (!read_stopped_child(pid, sandbox ? &*sandbox : nullptr, &cap, error)) return std::nullopt;
   return cap;
 }
 
@@ -892,7 +947,17 @@ PtraceProbe probe_ptrace() {
 
 std::optional<Capture> capture_at_exec(const CaptureRequest& req, std::string* error) {
   try {
-    return capture_impl(req, error);
+    std::optional<Capture> cap = capture_impl(req, error);
+    // Namespaces that could be created but not set up: as root, the chroot fallback holds.
+    if (!cap && req.sandbox && req.sandbox->allow_namespaces && ::geteuid() == 0 && error &&
+        error->rfind("sandbox (namespaces)", 0) == 0) {
+      const std::string first = *error;
+      CaptureRequest again = req;
+      again.sandbox->allow_namespaces = false;
+      cap = capture_impl(again, error);
+      if (cap) cap->sandbox.detail += "; namespaces failed: " + first;
+    }
+    return cap;
   } catch (const std::exception& e) {  // bad_alloc and the like; the guards already cleaned up
     set_error(error, std::string("capture failed: ") + e.what());
     return std::nullopt;

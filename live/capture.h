@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "live/sandbox.h"
+
 namespace execmap::live {
 
 struct CaptureRequest {
@@ -25,6 +27,9 @@ struct CaptureRequest {
   // With stop_at_entry: fill the stack below sp with a pattern at the exec trap and, at the
   // entry point, report how deep the start-up code (ld.so, initializers) wrote below sp.
   bool measure_stack_depth = false;
+  // With stop_at_entry, ld.so and the libraries' initializers run for real: in this sandbox
+  // (live/sandbox.h), and every process they fork is traced, never run, and killed.
+  std::optional<SandboxSpec> sandbox;
 };
 
 // /proc/PID/stat fields 26-28 and 45-51 (proc(5)).
@@ -54,6 +59,7 @@ struct Capture {
   // the start-up code overwrote (0: none). nullopt when not measured, or when the writes
   // reached the bottom of the filled span (kStackDepthSpan, or less in a smaller stack VMA).
   std::optional<uint64_t> stack_depth;
+  SandboxState sandbox;  // the level the program ran in (None without CaptureRequest::sandbox)
 };
 
 // How far below sp measure_stack_depth fills the stack.
