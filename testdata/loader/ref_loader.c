@@ -72,14 +72,14 @@ typedef uint64_t word_t;
 
 extern char **environ;
 
-#ifdef HOSTILE_PROLOGUE
-#include HOSTILE_PROLOGUE
-#endif
-
 static void die(const char *what) {
   fprintf(stderr, "ref_loader: %s\n", what);
   exit(127);
 }
+
+#ifdef HOSTILE_PROLOGUE
+#include HOSTILE_PROLOGUE
+#endif
 
 static int prot_of(uint32_t p_flags) {
   int prot = 0;
