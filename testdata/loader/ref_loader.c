@@ -33,6 +33,9 @@
  *                             mapping the file, then sets its protection
  * Optional: -DEXECMAP_SNAPSHOT=PATH writes a contrib/execmap_snapshot.h snapshot before the
  * jump (needs -I contrib).
+ * tests/hostile builds it with -DHOSTILE_PROLOGUE='"FILE"': FILE's hostile_prologue(argc, argv)
+ * attacks the grader first thing in main, and, when FILE defines HOSTILE_BEFORE_JUMP,
+ * hostile_before_jump() may change the stack and entry just before the jump.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -73,6 +76,10 @@ static void die(const char *what) {
   fprintf(stderr, "ref_loader: %s\n", what);
   exit(127);
 }
+
+#ifdef HOSTILE_PROLOGUE
+#include HOSTILE_PROLOGUE
+#endif
 
 static int prot_of(uint32_t p_flags) {
   int prot = 0;
@@ -172,6 +179,9 @@ static void start(uintptr_t sp, uintptr_t entry) {
 }
 
 int main(int argc, char **argv) {
+#ifdef HOSTILE_PROLOGUE
+  hostile_prologue(argc, argv);
+#endif
   if (argc < 2) die("usage: ref_loader PROG [ARG...]");
   const char *path = argv[1];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -353,6 +363,13 @@ int main(int argc, char **argv) {
   if (execmap_snapshot_write(EXECMAP_SNAPSHOT, (uintptr_t)sp, entry, base, (const void *)ph,
                              eh.e_phnum) != 0)
     die("cannot write the snapshot");
+#endif
+#ifdef HOSTILE_BEFORE_JUMP
+  {
+    uintptr_t new_sp = (uintptr_t)sp;
+    hostile_before_jump(&new_sp, &entry, base, ph, eh.e_phnum);
+    sp = (word_t *)new_sp;
+  }
 #endif
   fflush(NULL);
   start((uintptr_t)sp, entry);
