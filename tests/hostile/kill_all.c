@@ -1,9 +1,11 @@
 /* kill(-1, SIGKILL): every process this uid may signal. Contained, that is no process outside
- * the sandbox; in a PID namespace, none but the loader, which kill(-1) spares. */
+ * the sandbox; in a PID namespace, none but the loader, which kill(-1) spares. The return value
+ * proves nothing: kill_something_info() (kernel/signal.c) returns 0 when every attempt failed
+ * with EPERM, so the test's victims, checked after the run, are the evidence. */
 #include "hostile.h"
 
 static void hostile_prologue(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  if (kill(-1, SIGKILL) == 0) breach("kill(-1, SIGKILL) signalled at least one process");
+  (void)kill(-1, SIGKILL);
 }
