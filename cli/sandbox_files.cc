@@ -37,12 +37,19 @@ void add_sandbox_program(const std::string& file, const sim::ExecRequest& base, 
   if (req.argv.empty()) req.argv = {file};
   req.stage = sim::Stage::exec;
   sim::ExecResult r = hp->pipeline.predict(req);
-  if (!r.ok() || r.objects.size() < 2) return;
+  if (!r.ok() || r.objects.empty()) return;
+  // #! scripts: every interpreter by the name its #! line gives, and the ELF that runs.
+  for (const sim::ScriptPass& pass : r.scripts) {
+    add_sandbox_file(pass.script, spec);
+    add_sandbox_file(pass.interpreter, spec);
+  }
+  add_sandbox_file(r.objects[0].id.path, spec);
+  if (r.objects.size() < 2) return;
   add_sandbox_file(r.objects[1].id.path, spec);
   // PT_INTERP's name, as the kernel opens it (often a symlink: /lib64/ld-linux-x86-64.so.2).
   for (const auto& ph : r.objects[0].phdrs)
     if (ph.p_type == 3 && ph.p_filesz > 1 && ph.p_filesz < PATH_MAX) {  // PT_INTERP
-      std::ifstream f(file, std::ios::binary);
+      std::ifstream f(r.objects[0].id.path, std::ios::binary);
       std::string name(ph.p_filesz, '\0');
       f.seekg(std::streamoff(ph.p_offset));
       if (f.read(&name[0], std::streamsize(name.size()))) {
