@@ -143,18 +143,6 @@ bool read_snapshot_file(const std::string& path, std::string* out, std::string* 
   return true;
 }
 
-// The loader command's file as execvp would find it.
-std::string find_command(const std::string& cmd) {
-  if (cmd.find('/') != std::string::npos) return cmd;
-  const char* path = std::getenv("PATH");
-  std::istringstream in(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(in, dir, ':')) {
-    std::string p = (dir.empty() ? "." : dir) + "/" + cmd;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return cmd;
-}
 
 // What the sandbox holds: PROG and the loader with what ld.so loads for it, all predicted by
 // the same pipeline, not by running anything.
@@ -346,7 +334,7 @@ int run_grade(const GradeOptions& o) {
     treq.address_space_limit = o.as_limit_mb << 20;
     treq.cpu_seconds = o.cpu_seconds;
     treq.file_size_limit = o.fsize_mb << 20;
-    treq.sandbox = sandbox_spec(o, req, find_command(treq.argv[0]), &hp);
+    treq.sandbox = sandbox_spec(o, req, live::resolve_command(treq.argv[0]), &hp);
     live::LoaderStop stop;
     if (!live::trace_loader(treq, &stop, &why)) {
       std::cerr << "execmap: error: " << why << "\n";

@@ -272,17 +272,6 @@ class Tracer {
   bool done_ = false;
 };
 
-std::string resolve_command(const std::string& cmd) {
-  if (cmd.find('/') != std::string::npos) return cmd;
-  const char* path = std::getenv("PATH");
-  std::istringstream in(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(in, dir, ':')) {
-    std::string p = (dir.empty() ? "." : dir) + "/" + cmd;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return cmd;
-}
 
 // The thread group a task belongs to (/proc/TID/status), or -1.
 pid_t tgid_of(pid_t tid) {
@@ -604,6 +593,18 @@ std::string tail_lines(int fd, size_t lines) {
 }
 
 }  // namespace
+
+std::string resolve_command(const std::string& cmd) {
+  if (cmd.find('/') != std::string::npos) return cmd;
+  const char* path = std::getenv("PATH");
+  std::istringstream in(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(in, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + cmd;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return cmd;
+}
 
 bool trace_loader(const LoaderTraceRequest& req, LoaderStop* out, std::string* error) {
   *out = LoaderStop{};

@@ -54,6 +54,9 @@ struct LoaderStop {
   SandboxState sandbox;               // the level that was in force
 };
 
+// The loader command's file as execvp() would find it (PATH searched for a bare name).
+std::string resolve_command(const std::string& cmd);
+
 // Runs the loader. Returns false with *error only when tracing itself is impossible (fork or
 // ptrace failed, or no sandbox level could be built); everything the loader does is reported in
 // the LoaderStop. Every process and thread of the submission is dead and reaped on return.

@@ -310,6 +310,23 @@ bool Sandbox::prepare(std::string* error) {
   return true;
 }
 
+// The parent's word that the child may go on (the id maps, the cgroup are in place); the child
+// waits for it before any step of its own.
+void Sandbox::send_go() {
+  char go = 1;
+  write_all(go_fd_[1], &go, 1);
+  ::close(go_fd_[1]);
+  go_fd_[1] = -1;
+}
+
+bool Sandbox::wait_go() {
+  ::close(go_fd_[1]);
+  char go = 0;
+  while (::read(go_fd_[0], &go, 1) < 0 && errno == EINTR) {
+  }
+  return go == 1;
+}
+
 void Sandbox::child_fail(const char* step, int err) {
   // The step's name travels as its index in a fixed table would; a short string is simpler.
   char buf[96] = {};
@@ -396,19 +413,12 @@ pid_t Sandbox::spawn_namespaces(std::string* why_not) {
                   ", user+pid+mount+net+ipc+uts namespaces, read-only files, " +
                   std::to_string(spec_.scratch_bytes >> 20) +
                   " MiB scratch tmpfs at /tmp, no capabilities, no_new_privs, seccomp; " + cg;
-  char go = 1;
-  write_all(go_fd_[1], &go, 1);
-  ::close(go_fd_[1]);
-  go_fd_[1] = -1;
+  send_go();
   return pid;
 }
 
 int Sandbox::setup_namespaces_child(const char** step) {
-  ::close(go_fd_[1]);
-  char go = 0;
-  while (::read(go_fd_[0], &go, 1) < 0 && errno == EINTR) {
-  }
-  if (go != 1) return *step = "waiting for the id maps", ECANCELED;
+  if (!wait_go()) return *step = "waiting for the id maps", ECANCELED;
   // The sources, opened again here (as root still: directories only root may search are
   // passed through): a bind mount's source must be a mount of this namespace
   // (do_loopback's check_mnt), and the copies exist only since clone. Before the tmpfs goes
@@ -538,19 +548,12 @@ pid_t Sandbox::spawn_chroot(std::string* error) {
   state_.detail = "uid " + std::to_string(spec_.uid) +
                   " (this run's own), chroot into a prepared read-only tree with no writable "
                   "scratch, no capabilities, no_new_privs, seccomp; " + cg;
-  char go = 1;
-  write_all(go_fd_[1], &go, 1);
-  ::close(go_fd_[1]);
-  go_fd_[1] = -1;
+  send_go();
   return pid;
 }
 
 int Sandbox::setup_chroot_child(const char** step) {
-  ::close(go_fd_[1]);
-  char go = 0;
-  while (::read(go_fd_[0], &go, 1) < 0 && errno == EINTR) {
-  }
-  if (go != 1) return *step = "waiting for the grader", ECANCELED;
+  if (!wait_go()) return *step = "waiting for the grader", ECANCELED;
   if (::chroot(chroot_dir_.c_str()) != 0) return *step = "chroot", errno;
   if (::chdir("/") != 0) return *step = "chdir /", errno;
   if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) return *step = "chdir cwd", errno;

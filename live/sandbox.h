@@ -79,6 +79,8 @@ class Sandbox {
   int setup_namespaces_child(const char** step);
   int setup_chroot_child(const char** step);
   void child_fail(const char* step, int err);
+  void send_go();
+  bool wait_go();
   std::string try_cgroup(pid_t child);
 
   SandboxSpec spec_;
