@@ -42,3 +42,24 @@ for v in ref:"" no-bss-zero:-DBUG_NO_BSS_ZERO stack-misalign:-DBUG_STACK_MISALIG
   $cc $flags $def -I"$here/../../contrib" "-DEXECMAP_SNAPSHOT=\"$out/snap/$name.json\"" \
     -o "$out/snap_loader-$name" "$here/ref_loader.c"
 done
+# Loaders written the way students write them (issue 18), each in its own style, correct and
+# with planted defects: students/<name>[-<defect>]. tests/student_loaders.sh says which
+# checks each defect must fail.
+mkdir -p "$out/students"
+for v in skeleton: skeleton-rdx:-DDEFECT_RDX copier: copier-defects:-DDEFECTS \
+         reserve: reserve-argc-int:-DDEFECT_ARGC_INT inplace: inplace-defects:-DDEFECTS \
+         arraystack: arraystack-no-argv-null:-DDEFECT_NO_ARGV_NULL \
+         arraystack-own-argv:-DDEFECT_OWN_ARGV; do
+  name=${v%%:*}; def=${v#*:}
+  $cc $flags $def -o "$out/students/$name" "$here/students/${name%%-*}.c"
+done
+nolibc_flags="-nostdlib -static -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie
+              -O2 -Wall -Wextra -Werror -Wl,-Ttext-segment=0x10000000"
+$cc $nolibc_flags -o "$out/students/nolibc_loader" "$here/students/nolibc_loader.c"
+$cc $nolibc_flags -DDEFECT_AT_BASE -o "$out/students/nolibc_loader-at-base" "$here/students/nolibc_loader.c"
+# The programs they are graded on besides the corpus's static and static-pie: one without
+# any libc, and one that prints what it sees at startup.
+mkdir -p "$out/programs"
+$cc -nostdlib -static -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie -O2 \
+  -Wall -Wextra -Werror -o "$out/programs/nolibc" "$here/programs/nolibc.c"
+$cc -static-pie -fPIE -O2 -Wall -Wextra -Werror -o "$out/programs/auxv-dump" "$here/programs/auxv_dump.c"
